@@ -1,0 +1,140 @@
+//! Connection options, their defaults and their validation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::shell::ShellKind;
+
+/// How the server's host key is checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Accept the key seen on the first connect and remember it for the life of the client:
+    /// a reconnect that meets a different key is refused.
+    #[default]
+    AcceptFirst,
+    /// Accept only a key whose OpenSSH SHA-256 fingerprint is this (`SHA256:` + unpadded base64,
+    /// as `ssh-keygen -lf` prints it).
+    Fingerprint(String),
+}
+
+/// Everything a [`Client`](crate::Client) needs to reach a guest. Nothing connects when it is
+/// made; [`Config::validate`] (called by `Client::new`) checks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Host name or IP address; required, non-empty.
+    pub host: String,
+    /// Login user; default `root`, non-empty.
+    pub user: String,
+    /// TCP port; default 22, 1–65535.
+    pub port: u16,
+    /// Private key file. When set, the password is not used for authentication.
+    pub key_path: Option<PathBuf>,
+    /// Passphrase of an encrypted private key.
+    pub key_passphrase: Option<String>,
+    /// Password, used when no key file is given.
+    pub password: Option<String>,
+    /// Bounds TCP connect, banner, key exchange and authentication together; default 10 s, ≥ 1 s.
+    pub connect_timeout: Duration,
+    /// The guest's shell, for login-shell wrapping; default `sh`.
+    pub shell_kind: ShellKind,
+    /// How the server's host key is checked; default accept-first-and-remember.
+    pub host_key: HostKeyPolicy,
+    /// Interval of SSH keepalive messages on an idle connection; `Duration::ZERO` turns them off.
+    /// Default 15 s.
+    pub keepalive_interval: Duration,
+}
+
+/// The default connect timeout of the reference client.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default keepalive interval.
+pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+impl Config {
+    /// Options for `host` with every default of the reference client.
+    pub fn new(host: impl Into<String>) -> Self {
+        Config {
+            host: host.into(),
+            user: "root".to_owned(),
+            port: 22,
+            key_path: None,
+            key_passphrase: None,
+            password: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            shell_kind: ShellKind::Sh,
+            host_key: HostKeyPolicy::AcceptFirst,
+            keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
+        }
+    }
+
+    /// Checks the options as the reference does; the error names the first bad option.
+    pub fn validate(&self) -> Result<()> {
+        if self.host.trim().is_empty() {
+            return Err(Error::invalid("host must not be empty"));
+        }
+        if self.host.contains('\0') {
+            return Err(Error::invalid("host must not contain NUL"));
+        }
+        if self.user.is_empty() || self.user.contains('\0') {
+            return Err(Error::invalid("user must be non-empty and free of NUL"));
+        }
+        if self.port == 0 {
+            return Err(Error::invalid("port must be within 1-65535"));
+        }
+        if self.connect_timeout < Duration::from_secs(1) {
+            return Err(Error::invalid(format!(
+                "connect_timeout must be at least 1 s (got {} ms)",
+                self.connect_timeout.as_millis()
+            )));
+        }
+        if let Some(path) = &self.key_path {
+            if path.as_os_str().is_empty() {
+                return Err(Error::invalid("key_path must not be empty when given"));
+            }
+        }
+        if let HostKeyPolicy::Fingerprint(fp) = &self.host_key {
+            crate::hostkey::parse_fingerprint(fp)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_reference_ones() {
+        let c = Config::new("guest");
+        assert_eq!((c.user.as_str(), c.port), ("root", 22));
+        assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.shell_kind, ShellKind::Sh);
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_options_are_invalid_arguments() {
+        let mut bad = vec![];
+        bad.push(Config::new(" "));
+        bad.push(Config {
+            user: String::new(),
+            ..Config::new("h")
+        });
+        bad.push(Config {
+            port: 0,
+            ..Config::new("h")
+        });
+        bad.push(Config {
+            connect_timeout: Duration::from_millis(999),
+            ..Config::new("h")
+        });
+        bad.push(Config {
+            host_key: HostKeyPolicy::Fingerprint("MD5:aa".into()),
+            ..Config::new("h")
+        });
+        for c in bad {
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{c:?}");
+        }
+    }
+}

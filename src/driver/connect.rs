@@ -1,0 +1,285 @@
+//! Building a connection: TCP connect, SSH handshake, host-key check and authentication, all
+//! drawing from one deadline, in libssh2's non-blocking mode.
+
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use ssh2::{BlockDirections, HashType, Session};
+
+use super::poll::{self, Interest, Waker};
+use super::ssh_error::{code, code_of, nb};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hostkey;
+
+/// An authenticated SSH connection. Dropping it shuts the socket down first, so that libssh2
+/// never blocks (or leaks) trying to say goodbye on a dead or stalled transport.
+pub(crate) struct Conn {
+    pub session: Session,
+    tcp: TcpStream,
+}
+
+impl Conn {
+    pub(crate) fn fd(&self) -> RawFd {
+        self.tcp.as_raw_fd()
+    }
+
+    /// Sends SSH_MSG_DISCONNECT if the socket takes it at once; never waits.
+    pub(crate) fn say_goodbye(&self) {
+        let _ = self.session.disconnect(None, "closed by client", None);
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
+
+/// Everything a connect attempt needs besides the config.
+pub(crate) struct Attempt<'a> {
+    pub deadline: Instant,
+    /// The time budget, for messages ("timed out after 10 s").
+    pub budget: Duration,
+    pub waker: &'a Waker,
+    /// Polled when the waker fires: true when the client is being closed or freed.
+    pub abort: &'a dyn Fn() -> bool,
+}
+
+/// Connects, checks the host key against `policy` and `remembered`, and authenticates.
+pub(crate) fn connect(
+    config: &Config,
+    remembered: &mut Option<[u8; 32]>,
+    attempt: &Attempt<'_>,
+) -> Result<Conn> {
+    let server = format!("{}:{}", config.host, config.port);
+    let tcp = tcp_connect(&server, config, attempt)?;
+    let fd = tcp.as_raw_fd();
+    let mut session = Session::new()
+        .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("libssh2: {e}")))?;
+    let for_session = tcp
+        .try_clone()
+        .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
+    session.set_tcp_stream(for_session);
+    session.set_blocking(false);
+    let conn = Conn { session, tcp };
+    let waiter = Waiter {
+        fd,
+        attempt,
+        server: &server,
+    };
+
+    // `handshake` takes `&mut`; a clone shares the same libssh2 session.
+    let mut handshaker = conn.session.clone();
+    waiter
+        .until_done(&conn.session, "key exchange", || handshaker.handshake())?
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::ConnectFailed,
+                format!("SSH handshake with {server} failed: {}", e.message()),
+            )
+        })?;
+
+    let digest: [u8; 32] = conn
+        .session
+        .host_key_hash(HashType::Sha256)
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::HostKeyRejected,
+                format!("{server} presented no usable host key"),
+            )
+        })?;
+    hostkey::check(&config.host_key, remembered, digest, &server)?;
+
+    authenticate(&conn.session, config, &waiter)?;
+
+    let keepalive = config.keepalive_interval.as_secs();
+    if keepalive > 0 {
+        conn.session
+            .set_keepalive(false, keepalive.min(u32::MAX as u64) as u32);
+    }
+    Ok(conn)
+}
+
+fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<TcpStream> {
+    let failed = |what: String| Error::new(ErrorKind::ConnectFailed, what);
+    let addrs: Vec<_> = (config.host.as_str(), config.port)
+        .to_socket_addrs()
+        .map_err(|e| failed(format!("cannot resolve {}: {e}", config.host)))?
+        .collect();
+    let mut last = failed(format!("{} resolved to no address", config.host));
+    for addr in addrs {
+        let left = attempt.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(tcp) => {
+                tcp.set_nodelay(true)
+                    .map_err(|e| failed(format!("TCP_NODELAY on {server}: {e}")))?;
+                return Ok(tcp);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+            Err(e) => last = failed(format!("TCP connect to {addr} failed: {e}")),
+        }
+    }
+    if Instant::now() >= attempt.deadline {
+        return Err(timeout(server, attempt.budget, "TCP connect"));
+    }
+    Err(last)
+}
+
+fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "connect to {server} timed out after {:.1} s during {stage}",
+            budget.as_secs_f64()
+        ),
+    )
+}
+
+/// Repeats a non-blocking libssh2 call until it completes, waiting on the socket in between.
+struct Waiter<'a> {
+    fd: RawFd,
+    attempt: &'a Attempt<'a>,
+    server: &'a str,
+}
+
+impl Waiter<'_> {
+    /// The outer error is ours (timeout, abort); the inner one is libssh2's, for the caller.
+    fn until_done<T>(
+        &self,
+        session: &Session,
+        stage: &str,
+        mut op: impl FnMut() -> Result<T, ssh2::Error>,
+    ) -> Result<Result<T, ssh2::Error>> {
+        loop {
+            match nb(op()) {
+                Ok(Some(v)) => return Ok(Ok(v)),
+                Err(e) => return Ok(Err(e)),
+                Ok(None) => self.wait(session.block_directions(), stage)?,
+            }
+        }
+    }
+
+    fn wait(&self, dirs: BlockDirections, stage: &str) -> Result<()> {
+        let a = self.attempt;
+        if Instant::now() >= a.deadline {
+            return Err(timeout(self.server, a.budget, stage));
+        }
+        let interest = Interest {
+            read: matches!(dirs, BlockDirections::Inbound | BlockDirections::Both | BlockDirections::None),
+            write: matches!(dirs, BlockDirections::Outbound | BlockDirections::Both),
+            hangup: false,
+        };
+        let ready = poll::wait(a.waker, Some((self.fd, interest)), Some(a.deadline))
+            .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
+        if ready.wake {
+            a.waker.drain();
+            if (a.abort)() {
+                return Err(Error::new(
+                    ErrorKind::Disconnected,
+                    format!("connect to {} abandoned: the client was closed", self.server),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn authenticate(session: &Session, config: &Config, w: &Waiter<'_>) -> Result<()> {
+    let user = config.user.as_str();
+    let stage = "authentication";
+    if let Some(key) = &config.key_path {
+        if !key.is_file() {
+            return Err(Error::new(
+                ErrorKind::AuthFailed,
+                format!("private key file {} does not exist or is not a file", key.display()),
+            ));
+        }
+        let passphrase = config.key_passphrase.as_deref();
+        w.until_done(session, stage, || {
+            session.userauth_pubkey_file(user, None, key, passphrase)
+        })?
+        .map_err(|e| auth_error(&e, &format!("key {}", key.display()), user))?;
+    } else if let Some(password) = &config.password {
+        w.until_done(session, stage, || session.userauth_password(user, password))?
+            .map_err(|e| auth_error(&e, "the password", user))?;
+    } else {
+        agent_auth(session, user, w)?;
+    }
+    if session.authenticated() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::AuthFailed,
+            format!("{} did not complete authentication of {user}", w.server),
+        ))
+    }
+}
+
+fn auth_error(e: &ssh2::Error, what: &str, user: &str) -> Error {
+    let msg = e.message();
+    match code_of(e) {
+        code::FILE | code::KEYFILE_AUTH_FAILED => Error::new(
+            ErrorKind::AuthFailed,
+            format!(
+                "cannot use {what}: {msg} (wrong or missing passphrase, or an unsupported key format)"
+            ),
+        ),
+        code::AUTHENTICATION_FAILED | code::PUBLICKEY_UNVERIFIED | code::PASSWORD_EXPIRED => {
+            Error::new(
+                ErrorKind::AuthFailed,
+                format!("server refused {what} for user {user}: {msg}"),
+            )
+        }
+        _ => Error::new(
+            ErrorKind::ConnectFailed,
+            format!("connection failed during authentication: {msg}"),
+        ),
+    }
+}
+
+/// ssh-agent authentication runs in libssh2's blocking mode with its timeout set to what is
+/// left of the deadline: the agent's signing callback is not safe to re-enter on EAGAIN.
+fn agent_auth(session: &Session, user: &str, w: &Waiter<'_>) -> Result<()> {
+    let no_agent = |e: ssh2::Error| {
+        Error::new(
+            ErrorKind::AuthFailed,
+            format!(
+                "no key_path, no password, and no usable ssh-agent (SSH_AUTH_SOCK): {}",
+                e.message()
+            ),
+        )
+    };
+    let left = w.attempt.deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(timeout(w.server, w.attempt.budget, "authentication"));
+    }
+    session.set_blocking(true);
+    session.set_timeout(left.as_millis().clamp(1, u32::MAX as u128) as u32);
+    let result = (|| {
+        let mut agent = session.agent().map_err(no_agent)?;
+        agent.connect().map_err(no_agent)?;
+        agent.list_identities().map_err(no_agent)?;
+        let ids = agent.identities().map_err(no_agent)?;
+        for id in &ids {
+            if agent.userauth(user, id).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(Error::new(
+            ErrorKind::AuthFailed,
+            format!(
+                "server refused all {} ssh-agent key(s) for user {user}",
+                ids.len()
+            ),
+        ))
+    })();
+    session.set_timeout(0);
+    session.set_blocking(false);
+    result
+}

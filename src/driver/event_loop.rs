@@ -1,0 +1,429 @@
+//! The driver thread's loop: take jobs, connect when needed, step every channel, sleep in poll
+//! until the socket, a caller or the nearest deadline needs attention.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ssh2::BlockDirections;
+
+use super::connect::{self, Attempt, Conn};
+use super::job::{Job, JobKind};
+use super::poll::{self, Interest};
+use super::task::{Closing, Phase, Step, Task};
+use super::Shared;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::output::Output;
+
+/// Commands in flight at once on one connection; OpenSSH allows 10 sessions by default.
+const MAX_CHANNELS: usize = 8;
+/// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
+const READ_CHUNK: usize = 64 * 1024;
+/// How long a timed-out channel may take to close before it is left to the connection.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
+    let mut lp = Loop {
+        shared,
+        config,
+        remembered_key: None,
+        conn: None,
+        queue: VecDeque::new(),
+        active: Vec::new(),
+        closing: Vec::new(),
+        stuck: Vec::new(),
+        scratch: vec![0; READ_CHUNK],
+        next_keepalive: None,
+    };
+    while lp.turn() {}
+    lp.drop_conn(true);
+    lp.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
+}
+
+struct Loop {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    /// Host key accepted on the first connect (accept-first policy), kept across reconnects.
+    remembered_key: Option<[u8; 32]>,
+    conn: Option<Conn>,
+    /// Jobs waiting for a connection or a free channel, in submission order.
+    queue: VecDeque<Job>,
+    /// Commands holding a channel (or, after a lost connection, waiting to open one again).
+    active: Vec<Task>,
+    /// Channels of timed-out or failed commands, being closed.
+    closing: Vec<Closing>,
+    /// Channels whose close the server never answered; freed with the connection.
+    stuck: Vec<ssh2::Channel>,
+    scratch: Vec<u8>,
+    next_keepalive: Option<Instant>,
+}
+
+impl Loop {
+    /// One turn; false when the client is being freed.
+    fn turn(&mut self) -> bool {
+        if !self.intake() {
+            return false;
+        }
+        self.expire(Instant::now());
+        if self.conn.is_none() && self.needs_connection() {
+            self.connect();
+            return true;
+        }
+        self.admit();
+        self.pump();
+        self.sleep();
+        true
+    }
+
+    /// Moves submitted jobs into the queue; handles close requests in order. False on shutdown.
+    fn intake(&mut self) -> bool {
+        self.shared.waker.drain();
+        let jobs = {
+            let mut inbox = self.shared.inbox();
+            if inbox.shutdown {
+                return false;
+            }
+            std::mem::take(&mut inbox.jobs)
+        };
+        for job in jobs {
+            if let JobKind::Close = job.kind {
+                self.drop_conn(true);
+                self.fail_all(&Error::new(
+                    ErrorKind::Disconnected,
+                    "the connection was closed by close()",
+                ));
+                job.finish(Ok(Output::default()));
+            } else {
+                self.queue.push_back(job);
+            }
+        }
+        true
+    }
+
+    fn needs_connection(&self) -> bool {
+        !self.queue.is_empty() || !self.active.is_empty()
+    }
+
+    /// Ends jobs whose caller gave up or whose deadline passed.
+    fn expire(&mut self, now: Instant) {
+        self.queue.retain(|job| {
+            if job.ticket.is_abandoned() {
+                return false;
+            }
+            if now < job.deadline {
+                return true;
+            }
+            let waiting = if matches!(job.kind, JobKind::Connect) {
+                "connecting"
+            } else {
+                "waiting for the connection"
+            };
+            job.finish(Err(timed_out(job, waiting)));
+            false
+        });
+        let mut i = 0;
+        while i < self.active.len() {
+            if now < self.active[i].job.deadline {
+                i += 1;
+                continue;
+            }
+            let mut task = self.active.swap_remove(i);
+            let err = timed_out(&task.job, task.phase.describe());
+            self.end_task(&mut task, err);
+        }
+    }
+
+    fn connect(&mut self) {
+        let budget = self.config.connect_timeout;
+        let mut deadline = Instant::now() + budget;
+        // A wait_for_ssh attempt bounds the connect by its own deadline.
+        if self.active.is_empty() && self.queue.iter().all(|j| matches!(j.kind, JobKind::Connect)) {
+            if let Some(latest) = self.queue.iter().map(|j| j.deadline).max() {
+                deadline = deadline.min(latest);
+            }
+        }
+        let shared = Arc::clone(&self.shared);
+        let abort = move || {
+            let inbox = shared.inbox();
+            inbox.shutdown || inbox.jobs.iter().any(|j| matches!(j.kind, JobKind::Close))
+        };
+        let attempt = Attempt {
+            deadline,
+            budget: budget.min(deadline.saturating_duration_since(Instant::now())),
+            waker: &self.shared.waker,
+            abort: &abort,
+        };
+        match connect::connect(&self.config, &mut self.remembered_key, &attempt) {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.shared.set_connected(true);
+                self.next_keepalive = self.keepalive_after(Instant::now());
+            }
+            Err(err) => {
+                for job in self.queue.drain(..) {
+                    job.finish(Err(err.clone()));
+                }
+                for mut task in self.active.drain(..) {
+                    let (out, errs) = task.take_output();
+                    task.job.finish(Err(err.clone().with_partial(out, errs)));
+                }
+            }
+        }
+    }
+
+    /// Moves queued jobs onto channels while there is room.
+    fn admit(&mut self) {
+        while let Some(job) = self.queue.front() {
+            if matches!(job.kind, JobKind::Run(_)) && self.active.len() >= MAX_CHANNELS {
+                break;
+            }
+            let job = self.queue.pop_front().expect("front exists");
+            match job.kind {
+                JobKind::Connect => job.finish(Ok(Output::default())),
+                JobKind::Run(ref command) => {
+                    if job.ticket.claim() {
+                        let command = command.clone();
+                        self.active.push(Task::new(job, command));
+                    }
+                }
+                JobKind::Close => unreachable!("close jobs are handled at intake"),
+            }
+        }
+    }
+
+    /// Steps every channel until none makes progress.
+    fn pump(&mut self) {
+        // The connection is taken out while channels are stepped, so that tasks can be ended
+        // (which needs `&mut self`) in the middle of a round; it goes back unless it died.
+        let Some(conn) = self.conn.take() else { return };
+        let lost = self.pump_rounds(&conn.session);
+        self.conn = Some(conn);
+        if let Some(msg) = lost {
+            self.transport_lost(&msg);
+        }
+    }
+
+    /// Rounds of stepping until one makes no progress; `Some(why)` if the transport died.
+    fn pump_rounds(&mut self, session: &ssh2::Session) -> Option<String> {
+        loop {
+            let mut progress = false;
+            let mut open_slot_free = true;
+            let mut i = 0;
+            let mut lost: Option<String> = None;
+            while i < self.active.len() {
+                let task = &mut self.active[i];
+                let may_open = task.phase == Phase::Open && open_slot_free;
+                if task.phase == Phase::Open {
+                    open_slot_free = false;
+                }
+                match task.step(session, may_open, &mut self.scratch) {
+                    Step::Progress => {
+                        progress = true;
+                        i += 1;
+                    }
+                    Step::Blocked => {
+                        i += 1;
+                        // libssh2 must finish sending a half-sent packet before anything
+                        // else is sent: stop stepping others until the socket drains.
+                        if matches!(session.block_directions(), BlockDirections::Outbound | BlockDirections::Both)
+                        {
+                            break;
+                        }
+                    }
+                    Step::Done(out) => {
+                        let task = self.active.remove(i);
+                        task.job.finish(Ok(out));
+                        progress = true;
+                    }
+                    Step::Failed(err) => {
+                        let mut task = self.active.remove(i);
+                        self.end_task(&mut task, err);
+                        progress = true;
+                    }
+                    Step::Transport(msg) => {
+                        lost = Some(msg);
+                        break;
+                    }
+                }
+            }
+            if lost.is_none() {
+                let now = Instant::now();
+                let mut j = 0;
+                while j < self.closing.len() {
+                    match self.closing[j].step() {
+                        Ok(true) => {
+                            self.closing.swap_remove(j);
+                            progress = true;
+                        }
+                        // A close the server never answers: keep the channel, unstepped,
+                        // until the connection ends (freeing it now would block or leak).
+                        Ok(false) if now.duration_since(self.closing[j].since) > CLOSE_GRACE => {
+                            let stuck = self.closing.swap_remove(j);
+                            self.stuck.push(stuck.channel);
+                        }
+                        Ok(false) => j += 1,
+                        Err(e) => {
+                            lost = Some(e.message().to_owned());
+                            break;
+                        }
+                    }
+                }
+            }
+            if lost.is_some() || !progress {
+                return lost;
+            }
+        }
+    }
+
+    /// Ends a task with an error; its channel, if any, is closed in the background.
+    fn end_task(&mut self, task: &mut Task, err: Error) {
+        if let Some(channel) = task.channel.take() {
+            self.closing.push(Closing {
+                channel,
+                since: Instant::now(),
+            });
+        }
+        let (out, errs) = task.take_output();
+        task.job.finish(Err(err.with_partial(out, errs)));
+    }
+
+    /// The transport died: every command that may have been sent ends as disconnected; one
+    /// that never got a channel is retried once on the next connection.
+    fn transport_lost(&mut self, why: &str) {
+        let server = format!("{}:{}", self.config.host, self.config.port);
+        self.drop_conn(false);
+        let mut keep = Vec::new();
+        for mut task in self.active.drain(..) {
+            if task.phase == Phase::Open && task.attempts == 0 {
+                task.attempts += 1;
+                keep.push(task);
+                continue;
+            }
+            let (out, errs) = task.take_output();
+            let err = Error::new(
+                ErrorKind::Disconnected,
+                format!(
+                    "connection to {server} lost while {}: {why}",
+                    task.phase.describe()
+                ),
+            );
+            task.job.finish(Err(err.with_partial(out, errs)));
+        }
+        self.active = keep;
+    }
+
+    fn fail_all(&mut self, err: &Error) {
+        for job in self.queue.drain(..) {
+            job.finish(Err(err.clone()));
+        }
+        for mut task in std::mem::take(&mut self.active) {
+            let (out, errs) = task.take_output();
+            task.job.finish(Err(err.clone().with_partial(out, errs)));
+        }
+    }
+
+    /// Drops the connection and every channel on it. The socket is shut down first, so that
+    /// freeing the channels never waits on (or leaks for) a peer that does not answer.
+    fn drop_conn(&mut self, graceful: bool) {
+        if let Some(conn) = self.conn.take() {
+            if graceful {
+                conn.say_goodbye();
+            }
+            drop(conn);
+        }
+        self.closing.clear();
+        self.stuck.clear();
+        for task in &mut self.active {
+            task.channel = None;
+        }
+        self.next_keepalive = None;
+        self.shared.set_connected(false);
+    }
+
+    fn keepalive_after(&self, now: Instant) -> Option<Instant> {
+        let every = self.config.keepalive_interval;
+        (!every.is_zero()).then(|| now + every)
+    }
+
+    /// Sleeps until the socket, a caller or the nearest deadline needs attention.
+    fn sleep(&mut self) {
+        let mut deadline = self.queue.iter().map(|j| j.deadline).min();
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let socket = match &self.conn {
+            None => None,
+            Some(conn) => {
+                let busy = !self.active.is_empty() || !self.closing.is_empty();
+                let interest = if busy {
+                    let dirs = conn.session.block_directions();
+                    Interest {
+                        read: !matches!(dirs, BlockDirections::Outbound),
+                        write: matches!(dirs, BlockDirections::Outbound | BlockDirections::Both),
+                        hangup: false,
+                    }
+                } else {
+                    Interest {
+                        hangup: true,
+                        ..Interest::default()
+                    }
+                };
+                deadline = earliest(deadline, self.active.iter().map(|t| t.job.deadline).min());
+                deadline = earliest(deadline, self.next_keepalive);
+                Some((conn.fd(), interest, busy))
+            }
+        };
+        let ready = match poll::wait(
+            &self.shared.waker,
+            socket.map(|(fd, interest, _)| (fd, interest)),
+            deadline,
+        ) {
+            Ok(ready) => ready,
+            Err(e) => {
+                self.transport_lost(&format!("poll failed: {e}"));
+                return;
+            }
+        };
+        if let Some((_, _, false)) = socket {
+            if ready.hangup {
+                self.transport_lost("the server closed the connection");
+                return;
+            }
+        }
+        self.keepalive();
+    }
+
+    fn keepalive(&mut self) {
+        let (Some(conn), Some(due)) = (&self.conn, self.next_keepalive) else {
+            return;
+        };
+        let now = Instant::now();
+        if now < due {
+            return;
+        }
+        match conn.session.keepalive_send() {
+            Ok(secs) => self.next_keepalive = Some(now + Duration::from_secs(secs.max(1) as u64)),
+            Err(e) if super::ssh_error::would_block(&e) => {
+                self.next_keepalive = Some(now + Duration::from_secs(1))
+            }
+            Err(e) => self.transport_lost(&format!("keepalive failed: {}", e.message())),
+        }
+    }
+}
+
+fn timed_out(job: &Job, while_doing: &str) -> Error {
+    let budget = job.deadline.saturating_duration_since(job.submitted);
+    let what = match job.kind {
+        JobKind::Connect => "wait_for_ssh connect attempt",
+        _ => "command",
+    };
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "{what} timed out after {:.1} s while {while_doing}",
+            budget.as_secs_f64()
+        ),
+    )
+}

@@ -1,0 +1,126 @@
+//! The connection's owner. One driver thread per client owns the libssh2 session in
+//! non-blocking mode; callers hand it jobs and wait on their own deadline (see DESIGN §2).
+
+mod connect;
+mod event_loop;
+mod job;
+mod poll;
+mod ssh_error;
+mod task;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+pub(crate) use job::{Job, JobKind};
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+
+/// What caller threads and the driver thread share.
+pub(crate) struct Shared {
+    inbox: Mutex<Inbox>,
+    waker: poll::Waker,
+    connected: AtomicBool,
+}
+
+#[derive(Default)]
+struct Inbox {
+    jobs: VecDeque<Job>,
+    shutdown: bool,
+}
+
+impl Shared {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::Release);
+    }
+}
+
+/// The handle a client keeps on its driver thread, started on first use.
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Driver {
+    pub(crate) fn new(config: Config) -> Result<Self> {
+        let waker = poll::Waker::new().map_err(|e| {
+            Error::new(
+                ErrorKind::ConnectFailed,
+                format!("cannot create the driver's wake-up socket pair: {e}"),
+            )
+        })?;
+        Ok(Driver {
+            shared: Arc::new(Shared {
+                inbox: Mutex::new(Inbox::default()),
+                waker,
+                connected: AtomicBool::new(false),
+            }),
+            config: Arc::new(config),
+            thread: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Queues a job and wakes the driver, starting its thread on first use.
+    pub(crate) fn submit(&self, job: Job) -> Result<()> {
+        self.ensure_started()?;
+        self.shared.inbox().jobs.push_back(job);
+        self.shared.waker.wake();
+        Ok(())
+    }
+
+    /// Whether the driver thread has been started (nothing to close before that).
+    pub(crate) fn started(&self) -> bool {
+        self.thread.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    pub(crate) fn connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+
+    fn ensure_started(&self) -> Result<()> {
+        let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        if thread.is_none() {
+            let shared = Arc::clone(&self.shared);
+            let config = Arc::clone(&self.config);
+            let handle = std::thread::Builder::new()
+                .name("smol-ssh-driver".into())
+                .spawn(move || event_loop::run(shared, config))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::ConnectFailed,
+                        format!("cannot start the driver thread: {e}"),
+                    )
+                })?;
+            *thread = Some(handle);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Driver {
+    /// Ends the driver: jobs still queued or running end as disconnected, the connection is
+    /// closed, and the thread is joined, so nothing of the client outlives it.
+    fn drop(&mut self) {
+        self.shared.inbox().shutdown = true;
+        self.shared.waker.wake();
+        let handle = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The driver's only system calls: poll(2) over the SSH socket and a wake-up socket pair.
+//! This is the one place outside `ffi` with `unsafe`.
+
+use std::io::{self, Read, Write};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::Instant;
+
+/// What to wait for on the SSH socket.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Interest {
+    pub read: bool,
+    pub write: bool,
+    /// Wake when the peer closes or resets the connection (Linux `POLLRDHUP`), without
+    /// waking for ordinary data: how an idle connection notices its peer went away.
+    pub hangup: bool,
+}
+
+/// What poll reported.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ready {
+    pub wake: bool,
+    pub hangup: bool,
+}
+
+#[cfg(target_os = "linux")]
+const RDHUP: libc::c_short = libc::POLLRDHUP;
+#[cfg(not(target_os = "linux"))]
+const RDHUP: libc::c_short = 0;
+
+/// Waits until the waker fires, the socket is ready for `interest`, or `deadline` passes.
+/// An interrupted wait returns nothing ready; callers loop.
+pub(crate) fn wait(
+    waker: &Waker,
+    socket: Option<(RawFd, Interest)>,
+    deadline: Option<Instant>,
+) -> io::Result<Ready> {
+    let mut fds = [
+        libc::pollfd {
+            fd: waker.rx.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: -1,
+            events: 0,
+            revents: 0,
+        },
+    ];
+    if let Some((fd, interest)) = socket {
+        fds[1].fd = fd;
+        if interest.read {
+            fds[1].events |= libc::POLLIN;
+        }
+        if interest.write {
+            fds[1].events |= libc::POLLOUT;
+        }
+        if interest.hangup {
+            fds[1].events |= RDHUP;
+        }
+    }
+    let timeout_ms: libc::c_int = match deadline {
+        None => -1,
+        Some(at) => {
+            let left = at.saturating_duration_since(Instant::now());
+            // Round up so that we never wake just before the deadline and spin.
+            let ms = left.as_micros().div_ceil(1000);
+            ms.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    };
+    // SAFETY: `fds` is a valid array of two pollfd for the duration of the call; an fd of -1
+    // is ignored by poll(2).
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if n < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Ok(Ready::default());
+        }
+        return Err(err);
+    }
+    let sock = fds[1].revents;
+    Ok(Ready {
+        wake: fds[0].revents != 0,
+        hangup: sock & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0,
+    })
+}
+
+/// A self-pipe: callers write a byte to wake the driver out of poll.
+pub(crate) struct Waker {
+    tx: UnixStream,
+    rx: UnixStream,
+}
+
+impl Waker {
+    pub(crate) fn new() -> io::Result<Self> {
+        let (tx, rx) = UnixStream::pair()?;
+        tx.set_nonblocking(true)?;
+        rx.set_nonblocking(true)?;
+        Ok(Waker { tx, rx })
+    }
+
+    /// Wakes the driver. A full pipe already means a wake-up is pending, so errors are moot.
+    pub(crate) fn wake(&self) {
+        let _ = (&self.tx).write(&[1]);
+    }
+
+    /// Consumes pending wake-ups.
+    pub(crate) fn drain(&self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+    }
+}

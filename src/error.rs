@@ -1,0 +1,105 @@
+//! The error type of the core and the stable status numbers the C ABI exposes.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::output::Output;
+
+/// What kind of failure an [`Error`] is. The numbers are stable: they are the C ABI's status
+/// values, never renumbered; a retired value stays reserved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorKind {
+    /// A caller's argument or option is invalid (empty command, timeout below 1 s, NULL, ...).
+    InvalidArgument = 1,
+    /// A deadline passed; the message names the operation and the timeout.
+    Timeout = 2,
+    /// The TCP connection or the SSH handshake failed (refused, unreachable, protocol error).
+    ConnectFailed = 3,
+    /// The server refused every credential we had, or a key file could not be used.
+    AuthFailed = 4,
+    /// The server's host key did not match the pinned or remembered key.
+    HostKeyRejected = 5,
+    /// The server refused to open a channel or to start the command.
+    ChannelFailed = 6,
+    /// The transport died (or the handle was closed) while the call was in flight.
+    Disconnected = 7,
+    /// A panic was caught inside the library (C ABI only; the core never reports it).
+    Panic = 8,
+}
+
+impl ErrorKind {
+    /// A short, stable, human-readable name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ConnectFailed => "connect failed",
+            ErrorKind::AuthFailed => "authentication failed",
+            ErrorKind::HostKeyRejected => "host key rejected",
+            ErrorKind::ChannelFailed => "channel or exec failed",
+            ErrorKind::Disconnected => "disconnected",
+            ErrorKind::Panic => "panic inside smol-ssh",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error of the core: a kind to branch on, a message for people, and for a failed run what
+/// the command had written before it failed (output is never silently dropped).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    partial: Option<Box<Output>>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            partial: None,
+        }
+    }
+
+    /// For a run that failed after it started (a timeout, a lost connection): the bytes the
+    /// command wrote before that, and the call's elapsed time. Exit fields are unset.
+    pub fn partial_output(&self) -> Option<&Output> {
+        self.partial.as_deref()
+    }
+
+    pub(crate) fn with_partial(mut self, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
+        let out = self.partial.get_or_insert_with(Default::default);
+        out.stdout = stdout;
+        out.stderr = stderr;
+        self
+    }
+
+    pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {
+        self.partial.get_or_insert_with(Default::default).elapsed = elapsed;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message without the kind prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+}
+
+/// The result type of the core API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

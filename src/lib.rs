@@ -1,0 +1,32 @@
+//! smol-ssh: run commands on a VM guest over one persistent SSH connection.
+//!
+//! The Rust API ([`Client`], [`Config`], [`Output`], [`Error`]) knows nothing of C; the C ABI
+//! lives in the `ffi` module and only converts, checks and catches.
+//!
+//! ```no_run
+//! use smol_ssh::{Client, Config, RunOptions};
+//! let mut config = Config::new("192.0.2.10");
+//! config.key_path = Some("/root/.ssh/id_ed25519".into());
+//! let client = Client::new(config)?;
+//! let out = client.run("uname -a", &RunOptions::default())?;
+//! println!("{} -> {:?}", String::from_utf8_lossy(out.output()), out.exit_code);
+//! # Ok::<(), smol_ssh::Error>(())
+//! ```
+
+mod client;
+mod config;
+mod driver;
+mod error;
+pub mod ffi;
+mod hostkey;
+mod output;
+pub mod shell;
+mod wait;
+
+pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT};
+pub use config::{Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL};
+pub use error::{Error, ErrorKind, Result};
+pub use hostkey::{format_fingerprint, parse_fingerprint};
+pub use output::Output;
+pub use shell::{ShellKind, ShellMode};
+pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

@@ -1,0 +1,52 @@
+//! What a run returns.
+
+use std::time::Duration;
+
+/// The outcome of a command that ran to its end on the guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// The exit status, or `None` when the command ended without one (killed by a signal, or
+    /// the server sent none).
+    pub exit_code: Option<i32>,
+    /// The signal name the server reported (`"KILL"`, `"TERM"`, ...), if the command was killed.
+    pub exit_signal: Option<String>,
+    /// Every byte the command wrote to stdout, unchanged.
+    pub stdout: Vec<u8>,
+    /// Every byte the command wrote to stderr, unchanged.
+    pub stderr: Vec<u8>,
+    /// Wall time of the whole call, from submission to result (including any connect).
+    pub elapsed: Duration,
+}
+
+impl Output {
+    /// True when the command exited with status 0 (the reference's `ok`).
+    pub fn ok(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// stdout without leading and trailing ASCII whitespace (the reference's `output`).
+    pub fn output(&self) -> &[u8] {
+        self.stdout.trim_ascii()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_and_output() {
+        let out = Output {
+            exit_code: Some(0),
+            stdout: b" \n hello\tworld \r\n".to_vec(),
+            ..Output::default()
+        };
+        assert!(out.ok());
+        assert_eq!(out.output(), b"hello\tworld");
+        let killed = Output {
+            exit_signal: Some("KILL".into()),
+            ..Output::default()
+        };
+        assert!(!killed.ok());
+    }
+}

@@ -1,0 +1,119 @@
+//! `wait_for_ssh`: wait for a booting guest's sshd, then connect.
+
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The reference's first sleep between misses.
+const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+/// The reference's bound on one probe.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The reference's default interval (the backoff cap).
+pub const DEFAULT_WAIT_INTERVAL: Duration = Duration::from_millis(100);
+/// The reference's default timeout.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(crate) fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Result<()> {
+    if timeout.is_zero() {
+        return Err(Error::invalid("wait timeout must be greater than 0"));
+    }
+    if interval.is_zero() {
+        return Err(Error::invalid("wait interval must be greater than 0"));
+    }
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let config = client.config();
+    let server = format!("{}:{}", config.host, config.port);
+    let mut backoff = Backoff::new(interval);
+
+    while !probe(&config.host, config.port, deadline) {
+        if !backoff.sleep(deadline) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "port never opened: {server} did not answer with an SSH banner within {:.1} s",
+                    timeout.as_secs_f64()
+                ),
+            ));
+        }
+    }
+
+    let mut backoff = Backoff::new(interval);
+    loop {
+        let last = match client.connect_once(deadline) {
+            Ok(()) => return Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::HostKeyRejected | ErrorKind::InvalidArgument) => {
+                return Err(e)
+            }
+            Err(e) => e,
+        };
+        if !backoff.sleep(deadline) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{server} answered but no connect succeeded within {:.1} s; last error: {last}",
+                    timeout.as_secs_f64()
+                ),
+            ));
+        }
+    }
+}
+
+/// True when the port accepts a TCP connection and sends bytes beginning with `SSH-`.
+fn probe(host: &str, port: u16, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let limit = PROBE_TIMEOUT.min(left);
+    if limit.is_zero() {
+        return false;
+    }
+    let until = Instant::now() + limit;
+    let Some(addr) = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return false;
+    };
+    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, limit) else {
+        return false;
+    };
+    let mut banner = [0u8; 32];
+    let mut got = 0;
+    while got < 4 {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+            return false;
+        }
+        match tcp.read(&mut banner[got..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got += n,
+        }
+    }
+    banner.starts_with(b"SSH-")
+}
+
+/// Sleeps of 20 ms growing ×1.5, capped at the interval, never past the deadline.
+struct Backoff {
+    next: Duration,
+    cap: Duration,
+}
+
+impl Backoff {
+    fn new(cap: Duration) -> Self {
+        Backoff {
+            next: FIRST_BACKOFF.min(cap),
+            cap,
+        }
+    }
+
+    /// Sleeps; false (without sleeping) when the deadline has passed.
+    fn sleep(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(self.next.min(left));
+        self.next = self.next.mul_f64(1.5).min(self.cap);
+        true
+    }
+}
