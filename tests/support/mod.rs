@@ -1,0 +1,30 @@
+//! Shared test support: the real sshd fixture and client helpers.
+#![allow(dead_code)]
+
+pub mod sshd;
+
+use std::time::Duration;
+
+pub use sshd::Sshd;
+use smol_ssh::{Client, Config, RunOptions, ShellMode};
+
+/// A config for the fixture's account with its authorized key.
+pub fn config(sshd: &Sshd) -> Config {
+    let mut c = Config::new("127.0.0.1");
+    c.port = sshd.port;
+    c.user = sshd.user.clone();
+    c.key_path = Some(sshd.key.clone());
+    c.connect_timeout = Duration::from_secs(5);
+    c
+}
+
+pub fn client(sshd: &Sshd) -> Client {
+    Client::new(config(sshd)).expect("valid config")
+}
+
+pub fn raw(timeout_secs: u64) -> RunOptions {
+    RunOptions {
+        timeout: Duration::from_secs(timeout_secs),
+        mode: ShellMode::Raw,
+    }
+}
