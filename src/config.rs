@@ -69,24 +69,13 @@ impl Config {
 
     /// Checks the options as the reference does; the error names the first bad option.
     pub fn validate(&self) -> Result<()> {
-        if self.host.trim().is_empty() {
-            return Err(Error::invalid("host must not be empty"));
-        }
-        if self.host.contains('\0') {
-            return Err(Error::invalid("host must not contain NUL"));
-        }
-        if self.user.is_empty() || self.user.contains('\0') {
-            return Err(Error::invalid("user must be non-empty and free of NUL"));
-        }
-        if self.port == 0 {
-            return Err(Error::invalid("port must be within 1-65535"));
-        }
-        if self.connect_timeout < Duration::from_secs(1) {
-            return Err(Error::invalid(format!(
-                "connect_timeout must be at least 1 s (got {} ms)",
-                self.connect_timeout.as_millis()
-            )));
-        }
+        let named = |name: &str, r: Result<()>| {
+            r.map_err(|e| Error::invalid(format!("{name} {}", e.message())))
+        };
+        named("host", check_host(&self.host))?;
+        named("user", check_user(&self.user))?;
+        named("port", check_port(self.port))?;
+        named("connect_timeout", check_connect_timeout(self.connect_timeout))?;
         if let Some(path) = &self.key_path {
             if path.as_os_str().is_empty() {
                 return Err(Error::invalid("key_path must not be empty when given"));
@@ -97,6 +86,41 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The rule for `host`: non-empty, no NUL.
+pub(crate) fn check_host(host: &str) -> Result<()> {
+    if host.trim().is_empty() || host.contains('\0') {
+        return Err(Error::invalid("must be non-empty and free of NUL"));
+    }
+    Ok(())
+}
+
+/// The rule for `user`: non-empty, no NUL.
+pub(crate) fn check_user(user: &str) -> Result<()> {
+    if user.is_empty() || user.contains('\0') {
+        return Err(Error::invalid("must be non-empty and free of NUL"));
+    }
+    Ok(())
+}
+
+/// The rule for `port`: 1–65535.
+pub(crate) fn check_port(port: u16) -> Result<()> {
+    if port == 0 {
+        return Err(Error::invalid("must be within 1-65535"));
+    }
+    Ok(())
+}
+
+/// The rule for `connect_timeout`: at least 1 s.
+pub(crate) fn check_connect_timeout(timeout: Duration) -> Result<()> {
+    if timeout < Duration::from_secs(1) {
+        return Err(Error::invalid(format!(
+            "must be at least 1 s (got {} ms)",
+            timeout.as_millis()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -29,6 +29,28 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in code order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::Timeout,
+        ErrorKind::ConnectFailed,
+        ErrorKind::AuthFailed,
+        ErrorKind::HostKeyRejected,
+        ErrorKind::ChannelFailed,
+        ErrorKind::Disconnected,
+        ErrorKind::Panic,
+    ];
+
+    /// The stable number of this kind (the C ABI's status value; 0 is success).
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The kind with this stable number, if any.
+    pub fn from_code(code: i32) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// A short, stable, human-readable name of the kind.
     pub fn as_str(self) -> &'static str {
         match self {

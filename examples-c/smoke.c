@@ -1,0 +1,218 @@
+/*
+ * smoke.c: exercises every exported function of smol-ssh, including NULL arguments, bad input
+ * and free(NULL), against the sshd named by SMOL_SSH_HOST / SMOL_SSH_PORT / SMOL_SSH_USER /
+ * SMOL_SSH_KEY. Prints one line per check; exits 0 when every check passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smol_ssh.h"
+
+static int failures = 0;
+
+static void check(int ok, const char *what) {
+  printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+  if (!ok) failures++;
+}
+
+static int is_invalid(smol_ssh_result *r) {
+  int ok = r != NULL && r->status == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+           r->error_message != NULL && r->error_message[0] != '\0' && r->stdout_data != NULL &&
+           r->stdout_len == 0 && !r->ok && r->exit_code == -1;
+  smol_ssh_result_free(r);
+  return ok;
+}
+
+static int new_fails(const smol_ssh_options *opts, const char *needle) {
+  smol_ssh_client *c = (smol_ssh_client *)1;
+  smol_ssh_error *e = smol_ssh_new(opts, &c);
+  int ok = e != NULL && c == NULL &&
+           smol_ssh_error_status(e) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+           strstr(smol_ssh_error_message(e), needle) != NULL;
+  if (!ok && e) printf("     message: %s\n", smol_ssh_error_message(e));
+  smol_ssh_error_free(e);
+  return ok;
+}
+
+static const char *env_or(const char *name, const char *fallback) {
+  const char *v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+int main(void) {
+  const char *host = env_or("SMOL_SSH_HOST", "127.0.0.1");
+  unsigned port = (unsigned)atoi(env_or("SMOL_SSH_PORT", "22"));
+  const char *user = env_or("SMOL_SSH_USER", "root");
+  const char *key = getenv("SMOL_SSH_KEY");
+  const char bad_utf8[] = {'e', 'c', 'h', 'o', ' ', (char)0xff, (char)0xfe, 0};
+  smol_ssh_options *opts;
+  smol_ssh_client *client = NULL;
+  smol_ssh_error *err;
+  smol_ssh_result *r;
+  size_t len = 99;
+  int i;
+
+  /* Static strings. */
+  check(smol_ssh_version() != NULL && strchr(smol_ssh_version(), '.') != NULL, "version");
+  check(strcmp(smol_ssh_status_str(SMOL_SSH_STATUS_OK), "ok") == 0, "status_str(OK)");
+  check(strcmp(smol_ssh_status_str(SMOL_SSH_STATUS_TIMEOUT), "timeout") == 0,
+        "status_str(TIMEOUT)");
+  for (i = 0; i <= SMOL_SSH_STATUS_PANIC; i++)
+    check(strcmp(smol_ssh_status_str(i), "unknown status") != 0, "status_str of each code");
+  check(strcmp(smol_ssh_status_str(-1), "unknown status") == 0, "status_str(-1)");
+  check(strcmp(smol_ssh_status_str(12345), "unknown status") == 0, "status_str(12345)");
+
+  /* free(NULL) everywhere. */
+  smol_ssh_options_free(NULL);
+  smol_ssh_free(NULL);
+  smol_ssh_result_free(NULL);
+  smol_ssh_error_free(NULL);
+  check(1, "free(NULL) of every type");
+
+  /* Options: NULLs and bad values. */
+  check(smol_ssh_options_set_host(NULL, "h") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host(NULL options)");
+  opts = smol_ssh_options_new();
+  check(opts != NULL, "options_new");
+  check(new_fails(opts, "host"), "new without host fails naming host");
+  check(smol_ssh_options_set_host(opts, NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host(NULL)");
+  check(new_fails(opts, "host is NULL"), "new reports the first setter error");
+  smol_ssh_options_free(opts);
+
+  opts = smol_ssh_options_new();
+  check(smol_ssh_options_set_host(opts, "") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host(\"\")");
+  check(smol_ssh_options_set_host(opts, bad_utf8) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host(bad UTF-8)");
+  check(smol_ssh_options_set_user(opts, "") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_user(\"\")");
+  check(smol_ssh_options_set_port(opts, 0) == SMOL_SSH_STATUS_INVALID_ARGUMENT, "set_port(0)");
+  check(smol_ssh_options_set_port(opts, 65536) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_port(65536)");
+  check(smol_ssh_options_set_connect_timeout_ms(opts, 999) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_connect_timeout_ms(999)");
+  check(smol_ssh_options_set_shell_kind(opts, 3) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_shell_kind(3)");
+  check(smol_ssh_options_set_shell_kind(opts, -1) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_shell_kind(-1)");
+  check(smol_ssh_options_set_host_key_fingerprint(opts, "MD5:00") ==
+            SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host_key_fingerprint(MD5)");
+  check(smol_ssh_options_set_key_path(opts, "") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_key_path(\"\")");
+  check(new_fails(opts, "host"), "new reports the first bad setter (host)");
+  smol_ssh_options_free(opts);
+
+  err = smol_ssh_new(NULL, &client);
+  check(err != NULL && smol_ssh_error_status(err) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+            client == NULL,
+        "new(NULL options)");
+  smol_ssh_error_free(err);
+  opts = smol_ssh_options_new();
+  smol_ssh_options_set_host(opts, host);
+  err = smol_ssh_new(opts, NULL);
+  check(err != NULL && smol_ssh_error_status(err) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "new(NULL client_out)");
+  smol_ssh_error_free(err);
+  check(smol_ssh_error_status(NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+            strcmp(smol_ssh_error_message(NULL), "") == 0,
+        "error_status/message(NULL)");
+
+  /* A real client. */
+  check(smol_ssh_options_set_user(opts, user) == SMOL_SSH_STATUS_OK, "set_user");
+  check(smol_ssh_options_set_port(opts, port) == SMOL_SSH_STATUS_OK, "set_port");
+  check(smol_ssh_options_set_key_path(opts, key) == SMOL_SSH_STATUS_OK, "set_key_path");
+  check(smol_ssh_options_set_key_passphrase(opts, NULL) == SMOL_SSH_STATUS_OK,
+        "set_key_passphrase(NULL)");
+  check(smol_ssh_options_set_password(opts, NULL) == SMOL_SSH_STATUS_OK, "set_password(NULL)");
+  check(smol_ssh_options_set_connect_timeout_ms(opts, 5000) == SMOL_SSH_STATUS_OK,
+        "set_connect_timeout_ms");
+  check(smol_ssh_options_set_shell_kind(opts, SMOL_SSH_SHELL_KIND_SH) == SMOL_SSH_STATUS_OK,
+        "set_shell_kind");
+  check(smol_ssh_options_set_host_key_fingerprint(opts, NULL) == SMOL_SSH_STATUS_OK,
+        "set_host_key_fingerprint(NULL)");
+  check(smol_ssh_options_set_keepalive_interval_ms(opts, 15000) == SMOL_SSH_STATUS_OK,
+        "set_keepalive_interval_ms");
+  err = smol_ssh_new(opts, &client);
+  smol_ssh_options_free(opts); /* everything was copied */
+  check(err == NULL && client != NULL, "new");
+  if (err) {
+    printf("     %s\n", smol_ssh_error_message(err));
+    smol_ssh_error_free(err);
+    return 1;
+  }
+  check(!smol_ssh_connected(client), "not connected before the first run");
+
+  /* Bad run arguments. */
+  check(is_invalid(smol_ssh_run(NULL, "true", 5000, SMOL_SSH_SHELL_MODE_RAW)), "run(NULL client)");
+  check(is_invalid(smol_ssh_run(client, NULL, 5000, SMOL_SSH_SHELL_MODE_RAW)),
+        "run(NULL command)");
+  check(is_invalid(smol_ssh_run(client, "", 5000, SMOL_SSH_SHELL_MODE_RAW)), "run(\"\")");
+  check(is_invalid(smol_ssh_run(client, " \t\n", 5000, SMOL_SSH_SHELL_MODE_RAW)),
+        "run(whitespace)");
+  check(is_invalid(smol_ssh_run(client, "true", 0, SMOL_SSH_SHELL_MODE_RAW)), "run(timeout 0)");
+  check(is_invalid(smol_ssh_run(client, "true", 999, SMOL_SSH_SHELL_MODE_RAW)),
+        "run(timeout 999 ms)");
+  check(is_invalid(smol_ssh_run(client, "true", 5000, 2)), "run(shell_mode 2)");
+  check(is_invalid(smol_ssh_run(client, bad_utf8, 5000, SMOL_SSH_SHELL_MODE_RAW)),
+        "run(bad UTF-8)");
+  check(!smol_ssh_connected(client), "bad arguments did not connect");
+
+  /* Real runs. */
+  r = smol_ssh_run(client, "printf 'a\\000b'; printf 'err\\n' >&2; exit 3", 10000,
+                   SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_OK && r->error_message == NULL, "run: status OK");
+  check(r->exit_code == 3 && !r->ok && r->exit_signal == NULL, "run: exit code 3");
+  check(r->stdout_len == 3 && memcmp(r->stdout_data, "a\0b", 3) == 0 &&
+            r->stdout_data[3] == '\0',
+        "run: stdout with a NUL byte, NUL-terminated");
+  check(r->stderr_len == 4 && strcmp((const char *)r->stderr_data, "err\n") == 0,
+        "run: stderr");
+  check(r->elapsed_us > 0, "run: elapsed");
+  smol_ssh_result_free(r);
+  check(smol_ssh_connected(client), "connected after a run");
+
+  r = smol_ssh_run(client, "echo \"  it's a login shell  \"", 10000, SMOL_SSH_SHELL_MODE_LOGIN);
+  check(r->status == SMOL_SSH_STATUS_OK && r->ok && r->exit_code == 0, "login run ok");
+  check(strcmp(smol_ssh_result_output(r, &len), "it's a login shell") == 0 && len == 18,
+        "result_output strips whitespace");
+  smol_ssh_result_free(r);
+  check(strcmp(smol_ssh_result_output(NULL, &len), "") == 0 && len == 0, "result_output(NULL)");
+  check(strcmp(smol_ssh_result_output(NULL, NULL), "") == 0, "result_output(NULL, NULL)");
+
+  r = smol_ssh_run(client, "kill -KILL $$", 10000, SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == -1 && r->exit_signal != NULL &&
+            strcmp(r->exit_signal, "KILL") == 0 && !r->ok,
+        "killed by a signal: exit_signal KILL, exit_code -1");
+  smol_ssh_result_free(r);
+
+  r = smol_ssh_run(client, "echo before; sleep 5", 1000, SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_TIMEOUT && r->error_message != NULL &&
+            strstr(r->error_message, "1.0 s") != NULL,
+        "timeout names the timeout");
+  check(r->stdout_len == 7 && memcmp(r->stdout_data, "before\n", 7) == 0,
+        "timeout keeps the output read so far");
+  check(r->elapsed_us >= 1000000 && r->elapsed_us < 1300000, "timeout within 1.3 s");
+  smol_ssh_result_free(r);
+
+  /* Close, reconnect, wait. */
+  check(smol_ssh_close(NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT, "close(NULL)");
+  check(!smol_ssh_connected(NULL), "connected(NULL)");
+  check(smol_ssh_close(client) == SMOL_SSH_STATUS_OK && !smol_ssh_connected(client), "close");
+  check(smol_ssh_close(client) == SMOL_SSH_STATUS_OK, "close twice");
+  r = smol_ssh_run(client, "echo again", 10000, SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run after close reconnects");
+  smol_ssh_result_free(r);
+  check(is_invalid(smol_ssh_wait(NULL, 1000, 0)), "wait(NULL)");
+  check(is_invalid(smol_ssh_wait(client, 0, 0)), "wait(timeout 0)");
+  smol_ssh_close(client);
+  r = smol_ssh_wait(client, 10000, 0);
+  check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_connected(client), "wait connects");
+  smol_ssh_result_free(r);
+
+  smol_ssh_free(client);
+  printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,219 @@
+//! `smol_ssh_client`: the handle, and the calls that use it.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::boundary::{guard, str_arg};
+use super::error::{self as c_error, smol_ssh_error};
+use super::options::smol_ssh_options;
+use super::result::{self, smol_ssh_result};
+use super::status::smol_ssh_status;
+use crate::error::{Error, ErrorKind};
+use crate::shell::ShellMode;
+use crate::{Client, RunOptions};
+
+/// How a command is handed to the guest (`smol_ssh_run`'s `shell_mode`).
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_shell_mode {
+    /// Wrapped to run in a login shell of the configured shell kind.
+    SMOL_SSH_SHELL_MODE_LOGIN = 0,
+    /// Sent as given.
+    SMOL_SSH_SHELL_MODE_RAW = 1,
+}
+
+/// A client of one guest: one persistent SSH connection, made on first use and remade when it
+/// dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`.
+///
+/// Thread safety: every function taking a client may be called from any thread, and from many
+/// threads at once on the same client (runs share the one connection), except
+/// `smol_ssh_free`, which must be the last call on the client, with no other call in progress.
+pub struct smol_ssh_client {
+    inner: Client,
+}
+
+/// Borrows the client behind a pointer.
+///
+/// # Safety
+/// `client` is NULL or a live pointer from `smol_ssh_new`.
+unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<&'a Client, Error> {
+    // SAFETY: per the contract.
+    unsafe { client.as_ref() }
+        .map(|c| &c.inner)
+        .ok_or_else(|| Error::invalid("client is NULL"))
+}
+
+/// Makes a client from `options` (which may be freed right after: everything is copied).
+/// Does not connect. On success stores the client in `*client_out` and returns NULL; on
+/// failure stores NULL there and returns an error to free with `smol_ssh_error_free`
+/// (SMOL_SSH_STATUS_INVALID_ARGUMENT for a NULL pointer, a missing host or a bad option).
+///
+/// # Safety
+/// `options` is NULL or live; `client_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_new(
+    options: *const smol_ssh_options,
+    client_out: *mut *mut smol_ssh_client,
+) -> *mut smol_ssh_error {
+    let fail = |e: &Error| c_error::into_c(e);
+    guard(
+        || fail(&Error::new(ErrorKind::Panic, "a panic was caught in smol_ssh_new")),
+        || {
+            if client_out.is_null() {
+                return fail(&Error::invalid("client_out is NULL"));
+            }
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { *client_out = std::ptr::null_mut() };
+            // SAFETY: per the contract.
+            let Some(opts) = (unsafe { options.as_ref() }) else {
+                return fail(&Error::invalid("options is NULL"));
+            };
+            if let Some(e) = &opts.first_error {
+                return fail(e);
+            }
+            match Client::new(opts.config.clone()) {
+                Ok(inner) => {
+                    let client = Box::into_raw(Box::new(smol_ssh_client { inner }));
+                    // SAFETY: as above.
+                    unsafe { *client_out = client };
+                    std::ptr::null_mut()
+                }
+                Err(e) => fail(&e),
+            }
+        },
+    )
+}
+
+/// Frees a client: runs still in flight end with SMOL_SSH_STATUS_DISCONNECTED, the connection
+/// is closed and the client's thread is joined before this returns, so the library may be
+/// unloaded afterwards. NULL is a no-op.
+///
+/// # Safety
+/// `client` is NULL or a live client; no other call on it is in progress or will follow.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_free(client: *mut smol_ssh_client) {
+    guard(
+        || (),
+        || {
+            if !client.is_null() {
+                // SAFETY: a pointer from Box::into_raw in smol_ssh_new, freed once.
+                drop(unsafe { Box::from_raw(client) });
+            }
+        },
+    )
+}
+
+/// Runs `command` on the guest and waits for it to end, at most `timeout_ms` (≥ 1000) for the
+/// whole call, connecting first if needed. `shell_mode` is a `smol_ssh_shell_mode` value.
+/// The command's stdin is closed at once (like `ssh -n`).
+///
+/// Always returns a result (never NULL) to free with `smol_ssh_result_free`. Its status is OK
+/// when the command ran to its end, whatever its exit code; on TIMEOUT or DISCONNECTED it
+/// still carries the output read before that. Safe to call from many threads at once.
+///
+/// # Safety
+/// `client` is NULL or live; `command` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run(
+    client: *mut smol_ssh_client,
+    command: *const c_char,
+    timeout_ms: u64,
+    shell_mode: i32,
+) -> *mut smol_ssh_result {
+    guard(result::panic_result, || {
+        let run = || -> Result<_, Error> {
+            // SAFETY: per the contract.
+            let client = unsafe { client_ref(client) }?;
+            // SAFETY: per the contract.
+            let command = unsafe { str_arg(command, "command") }?;
+            let mode = match shell_mode {
+                0 => ShellMode::Login,
+                1 => ShellMode::Raw,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "shell_mode {other} is not a smol_ssh_shell_mode"
+                    )))
+                }
+            };
+            let options = RunOptions {
+                timeout: Duration::from_millis(timeout_ms),
+                mode,
+            };
+            client.run(command, &options)
+        };
+        result::into_c(run())
+    })
+}
+
+/// The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
+/// then until a full connect (handshake and auth) succeeds, backing off from 20 ms up to
+/// `interval_ms` (0 means the default, 100 ms), all within `timeout_ms` (> 0). The connection
+/// stays open for later runs. A rejected host key ends the wait at once.
+///
+/// Returns a result to free with `smol_ssh_result_free`: status and message only.
+///
+/// # Safety
+/// `client` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_wait(
+    client: *mut smol_ssh_client,
+    timeout_ms: u64,
+    interval_ms: u64,
+) -> *mut smol_ssh_result {
+    guard(result::panic_result, || {
+        let started = std::time::Instant::now();
+        let wait = || -> Result<_, Error> {
+            // SAFETY: per the contract.
+            let client = unsafe { client_ref(client) }?;
+            let interval = match interval_ms {
+                0 => crate::DEFAULT_WAIT_INTERVAL,
+                ms => Duration::from_millis(ms),
+            };
+            client.wait_for_ssh(Duration::from_millis(timeout_ms), interval)?;
+            Ok(crate::Output::default())
+        };
+        let outcome = wait().map_err(|e| e.with_elapsed(started.elapsed()));
+        result::into_c(outcome.map(|mut out| {
+            out.elapsed = started.elapsed();
+            out
+        }))
+    })
+}
+
+/// Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
+/// the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, else OK.
+///
+/// # Safety
+/// `client` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_close(client: *mut smol_ssh_client) -> smol_ssh_status {
+    guard(
+        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || {
+            // SAFETY: per the contract.
+            match unsafe { client_ref(client) } {
+                Ok(c) => {
+                    c.close();
+                    smol_ssh_status::SMOL_SSH_STATUS_OK
+                }
+                Err(e) => e.kind().into(),
+            }
+        },
+    )
+}
+
+/// True while the client's connection is alive; false for NULL.
+///
+/// # Safety
+/// `client` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_connected(client: *const smol_ssh_client) -> bool {
+    guard(
+        || false,
+        || {
+            // SAFETY: per the contract.
+            unsafe { client_ref(client) }.is_ok_and(|c| c.is_connected())
+        },
+    )
+}

@@ -1,0 +1,298 @@
+//! `smol_ssh_options`: connection options built with setters, so that options can be added
+//! later without breaking programs built against an older header.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::boundary::{guard, opt_str_arg, str_arg};
+use super::status::smol_ssh_status;
+use crate::config::{self, Config, HostKeyPolicy};
+use crate::error::Error;
+use crate::shell::ShellKind;
+
+/// The guest's shell, for login-shell wrapping (`smol_ssh_options_set_shell_kind`).
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_shell_kind {
+    /// A POSIX shell: `$SHELL -lc` (the default).
+    SMOL_SSH_SHELL_KIND_SH = 0,
+    /// Windows PowerShell, with `-EncodedCommand`.
+    SMOL_SSH_SHELL_KIND_POWERSHELL = 1,
+    /// Windows `cmd.exe /s /c`.
+    SMOL_SSH_SHELL_KIND_CMD = 2,
+}
+
+/// Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
+/// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive every 15 s, host key
+/// accepted on first connect and then remembered); freed with `smol_ssh_options_free`.
+///
+/// A setter that rejects its value returns SMOL_SSH_STATUS_INVALID_ARGUMENT and keeps the
+/// previous value; the first such failure is also remembered and reported, with its message,
+/// by `smol_ssh_new`, so a caller may set everything and check once.
+/// Not thread-safe: use one options object from one thread at a time.
+pub struct smol_ssh_options {
+    pub(crate) config: Config,
+    pub(crate) first_error: Option<Error>,
+}
+
+/// New options with every default and no host (the host is required).
+/// Free with `smol_ssh_options_free`. Returns NULL only if a panic was caught.
+#[no_mangle]
+pub extern "C" fn smol_ssh_options_new() -> *mut smol_ssh_options {
+    guard(std::ptr::null_mut, || {
+        Box::into_raw(Box::new(smol_ssh_options {
+            config: Config::new(""),
+            first_error: None,
+        }))
+    })
+}
+
+/// Frees options made by `smol_ssh_options_new`. NULL is a no-op.
+///
+/// # Safety
+/// `options` is NULL or a pointer from `smol_ssh_options_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_free(options: *mut smol_ssh_options) {
+    guard(
+        || (),
+        || {
+            if !options.is_null() {
+                // SAFETY: per the contract, a live pointer from Box::into_raw.
+                drop(unsafe { Box::from_raw(options) });
+            }
+        },
+    )
+}
+
+/// Applies one setter: checks the pointer, runs `apply`, records the first failure.
+///
+/// # Safety
+/// `options` is NULL or a live pointer from `smol_ssh_options_new`.
+unsafe fn set(
+    options: *mut smol_ssh_options,
+    name: &str,
+    apply: impl FnOnce(&mut Config) -> Result<(), Error>,
+) -> smol_ssh_status {
+    guard(
+        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || {
+            // SAFETY: per the contract, NULL or live and not used by another thread.
+            let Some(opts) = (unsafe { options.as_mut() }) else {
+                return smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT;
+            };
+            match apply(&mut opts.config) {
+                Ok(()) => smol_ssh_status::SMOL_SSH_STATUS_OK,
+                Err(e) => {
+                    let status = e.kind().into();
+                    let e = Error::new(e.kind(), format!("option {name}: {}", e.message()));
+                    opts.first_error.get_or_insert(e);
+                    status
+                }
+            }
+        },
+    )
+}
+
+/// Host name or IP address of the guest; required, non-empty.
+///
+/// # Safety
+/// `options` as for every setter: NULL or live. `host`: NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_host(
+    options: *mut smol_ssh_options,
+    host: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "host", |c| {
+            let host = str_arg(host, "host")?;
+            config::check_host(host)?;
+            c.host = host.to_owned();
+            Ok(())
+        })
+    }
+}
+
+/// Login user; non-empty. Default "root".
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_user(
+    options: *mut smol_ssh_options,
+    user: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "user", |c| {
+            let user = str_arg(user, "user")?;
+            config::check_user(user)?;
+            c.user = user.to_owned();
+            Ok(())
+        })
+    }
+}
+
+/// TCP port, 1–65535. Default 22.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_port(
+    options: *mut smol_ssh_options,
+    port: u32,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "port", |c| {
+            let port = u16::try_from(port)
+                .map_err(|_| Error::invalid(format!("{port} is not within 1-65535")))?;
+            config::check_port(port)?;
+            c.port = port;
+            Ok(())
+        })
+    }
+}
+
+/// Private key file (OpenSSH, PEM RSA/ECDSA); NULL clears it. When set, the password is not
+/// used for authentication. Without key and password the ssh-agent is tried.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_key_path(
+    options: *mut smol_ssh_options,
+    key_path: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "key_path", |c| {
+            let path = opt_str_arg(key_path, "key_path")?;
+            if path == Some("") {
+                return Err(Error::invalid("must not be empty (pass NULL to clear)"));
+            }
+            c.key_path = path.map(Into::into);
+            Ok(())
+        })
+    }
+}
+
+/// Passphrase of an encrypted private key; NULL clears it.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_key_passphrase(
+    options: *mut smol_ssh_options,
+    passphrase: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "key_passphrase", |c| {
+            c.key_passphrase = opt_str_arg(passphrase, "key_passphrase")?.map(Into::into);
+            Ok(())
+        })
+    }
+}
+
+/// Password, used when no key file is set; NULL clears it.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_password(
+    options: *mut smol_ssh_options,
+    password: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "password", |c| {
+            c.password = opt_str_arg(password, "password")?.map(Into::into);
+            Ok(())
+        })
+    }
+}
+
+/// Bound on TCP connect + handshake + authentication, in milliseconds; at least 1000.
+/// Default 10000.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_connect_timeout_ms(
+    options: *mut smol_ssh_options,
+    timeout_ms: u64,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "connect_timeout_ms", |c| {
+            let timeout = Duration::from_millis(timeout_ms);
+            config::check_connect_timeout(timeout)?;
+            c.connect_timeout = timeout;
+            Ok(())
+        })
+    }
+}
+
+/// The guest's shell: a `smol_ssh_shell_kind` value. Default SMOL_SSH_SHELL_KIND_SH.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_shell_kind(
+    options: *mut smol_ssh_options,
+    shell_kind: i32,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "shell_kind", |c| {
+            c.shell_kind = match shell_kind {
+                0 => ShellKind::Sh,
+                1 => ShellKind::PowerShell,
+                2 => ShellKind::Cmd,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "{other} is not a smol_ssh_shell_kind"
+                    )))
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Accept only a host key with this OpenSSH SHA-256 fingerprint ("SHA256:" + base64, as
+/// `ssh-keygen -lf` prints). NULL restores the default: accept the first key, then refuse any
+/// other for the life of the client.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
+    options: *mut smol_ssh_options,
+    fingerprint: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "host_key_fingerprint", |c| {
+            c.host_key = match opt_str_arg(fingerprint, "host_key_fingerprint")? {
+                None => HostKeyPolicy::AcceptFirst,
+                Some(fp) => {
+                    crate::hostkey::parse_fingerprint(fp)?;
+                    HostKeyPolicy::Fingerprint(fp.to_owned())
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Interval of keepalive messages on an idle connection, in milliseconds (whole seconds are
+/// used); 0 turns them off. Default 15000.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_keepalive_interval_ms(
+    options: *mut smol_ssh_options,
+    interval_ms: u64,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "keepalive_interval_ms", |c| {
+            c.keepalive_interval = Duration::from_millis(interval_ms);
+            Ok(())
+        })
+    }
+}

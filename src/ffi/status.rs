@@ -1,0 +1,80 @@
+//! Status codes, their names, and the library version.
+
+use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
+
+use super::boundary::guard;
+use crate::error::ErrorKind;
+
+/// The outcome of a call. The numbers are stable and never reused; new codes are appended.
+/// Functions that take a status from C take an `int32_t` and accept any value.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum smol_ssh_status {
+    /// Success. For a run: the command ran to its end (see `exit_code` / `ok` for how it went).
+    SMOL_SSH_STATUS_OK = 0,
+    /// A bad argument: NULL pointer, invalid UTF-8, empty command, timeout below 1 s,
+    /// unknown enum value, out-of-range number.
+    SMOL_SSH_STATUS_INVALID_ARGUMENT = 1,
+    /// A deadline passed; the message names the operation and the timeout.
+    SMOL_SSH_STATUS_TIMEOUT = 2,
+    /// TCP connect or the SSH handshake failed.
+    SMOL_SSH_STATUS_CONNECT_FAILED = 3,
+    /// Authentication failed, or the key file could not be used.
+    SMOL_SSH_STATUS_AUTH_FAILED = 4,
+    /// The server's host key did not match the pinned or the remembered one.
+    SMOL_SSH_STATUS_HOST_KEY_REJECTED = 5,
+    /// The server refused to open a channel or to start the command.
+    SMOL_SSH_STATUS_CHANNEL_FAILED = 6,
+    /// The connection was lost or closed while the call was in flight.
+    SMOL_SSH_STATUS_DISCONNECTED = 7,
+    /// A bug inside smol-ssh was caught (a Rust panic); the call did not complete.
+    SMOL_SSH_STATUS_PANIC = 8,
+}
+
+impl From<ErrorKind> for smol_ssh_status {
+    fn from(kind: ErrorKind) -> Self {
+        use smol_ssh_status::*;
+        match kind {
+            ErrorKind::InvalidArgument => SMOL_SSH_STATUS_INVALID_ARGUMENT,
+            ErrorKind::Timeout => SMOL_SSH_STATUS_TIMEOUT,
+            ErrorKind::ConnectFailed => SMOL_SSH_STATUS_CONNECT_FAILED,
+            ErrorKind::AuthFailed => SMOL_SSH_STATUS_AUTH_FAILED,
+            ErrorKind::HostKeyRejected => SMOL_SSH_STATUS_HOST_KEY_REJECTED,
+            ErrorKind::ChannelFailed => SMOL_SSH_STATUS_CHANNEL_FAILED,
+            ErrorKind::Disconnected => SMOL_SSH_STATUS_DISCONNECTED,
+            ErrorKind::Panic => SMOL_SSH_STATUS_PANIC,
+        }
+    }
+}
+
+/// A static, NUL-terminated English name of `status` ("ok", "timeout", ...); any value is
+/// accepted, unknown ones give "unknown status". Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn smol_ssh_status_str(status: i32) -> *const c_char {
+    guard(|| c"unknown status".as_ptr(), || status_name(status).as_ptr())
+}
+
+fn status_name(status: i32) -> &'static CStr {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        ErrorKind::ALL
+            .iter()
+            .map(|k| CString::new(k.as_str()).expect("names have no NUL"))
+            .collect()
+    });
+    let name: &CStr = match (status, ErrorKind::from_code(status)) {
+        (0, _) => c"ok",
+        (_, Some(kind)) => &names[ErrorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)],
+        (_, None) => c"unknown status",
+    };
+    name
+}
+
+/// The library version ("MAJOR.MINOR.PATCH"), static and NUL-terminated. Never NULL.
+#[no_mangle]
+pub extern "C" fn smol_ssh_version() -> *const c_char {
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    guard(|| VERSION.as_ptr().cast(), || VERSION.as_ptr().cast())
+}
