@@ -63,7 +63,9 @@ impl Client {
     /// first if there is no live connection. A command is never sent twice.
     pub fn run(&self, command: &str, options: &RunOptions) -> Result<Output> {
         if command.trim().is_empty() {
-            return Err(Error::invalid("command must not be empty or only whitespace"));
+            return Err(Error::invalid(
+                "command must not be empty or only whitespace",
+            ));
         }
         if command.contains('\0') {
             return Err(Error::invalid("command must not contain NUL"));

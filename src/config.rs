@@ -75,7 +75,10 @@ impl Config {
         named("host", check_host(&self.host))?;
         named("user", check_user(&self.user))?;
         named("port", check_port(self.port))?;
-        named("connect_timeout", check_connect_timeout(self.connect_timeout))?;
+        named(
+            "connect_timeout",
+            check_connect_timeout(self.connect_timeout),
+        )?;
         if let Some(path) = &self.key_path {
             if path.as_os_str().is_empty() {
                 return Err(Error::invalid("key_path must not be empty when given"));

@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn raw_is_unchanged_for_every_kind() {
         for kind in [ShellKind::Sh, ShellKind::PowerShell, ShellKind::Cmd] {
-            assert_eq!(wrap("echo 'x' \"y\"", kind, ShellMode::Raw), "echo 'x' \"y\"");
+            assert_eq!(
+                wrap("echo 'x' \"y\"", kind, ShellMode::Raw),
+                "echo 'x' \"y\""
+            );
         }
     }
 }

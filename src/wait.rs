@@ -46,7 +46,12 @@ pub(crate) fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duratio
     loop {
         let last = match client.connect_once(deadline) {
             Ok(()) => return Ok(()),
-            Err(e) if matches!(e.kind(), ErrorKind::HostKeyRejected | ErrorKind::InvalidArgument) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::HostKeyRejected | ErrorKind::InvalidArgument
+                ) =>
+            {
                 return Err(e)
             }
             Err(e) => e,
@@ -71,7 +76,11 @@ fn probe(host: &str, port: u16, deadline: Instant) -> bool {
         return false;
     }
     let until = Instant::now() + limit;
-    let Some(addr) = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+    let Some(addr) = (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
         return false;
     };
     let Ok(mut tcp) = TcpStream::connect_timeout(&addr, limit) else {

@@ -69,7 +69,10 @@ fn pinned_fingerprint_accepts_its_key_and_rejects_others() {
     let sshd = Sshd::start();
     let mut cfg = config(&sshd);
     cfg.host_key = HostKeyPolicy::Fingerprint(sshd.host_fingerprint());
-    let out = Client::new(cfg.clone()).unwrap().run("echo pinned", &raw(10)).unwrap();
+    let out = Client::new(cfg.clone())
+        .unwrap()
+        .run("echo pinned", &raw(10))
+        .unwrap();
     assert_eq!(out.stdout, b"pinned\n");
 
     cfg.host_key = HostKeyPolicy::Fingerprint(smol_ssh::format_fingerprint(&[0; 32]));
@@ -114,7 +117,10 @@ fn sshd_restarted_between_runs_reconnects() {
     assert_eq!(c.run("echo two", &raw(10)).unwrap().stdout, b"two\n");
     sshd.restart();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!c.is_connected(), "an idle connection notices the server went away");
+    assert!(
+        !c.is_connected(),
+        "an idle connection notices the server went away"
+    );
     assert_eq!(c.run("echo three", &raw(10)).unwrap().stdout, b"three\n");
 }
 
@@ -151,11 +157,18 @@ fn wait_returns_soon_after_a_late_sshd_starts_accepting() {
     let (result, done) = waiter.join().unwrap();
     result.unwrap();
     let after = done.saturating_duration_since(accepting);
-    assert!(after < Duration::from_millis(150), "wait returned {after:?} after sshd was up");
+    assert!(
+        after < Duration::from_millis(150),
+        "wait returned {after:?} after sshd was up"
+    );
     assert!(c.is_connected());
     let before = sshd.connections();
     c.run("true", &raw(10)).unwrap();
-    assert_eq!(sshd.connections(), before, "wait kept its connection for the run");
+    assert_eq!(
+        sshd.connections(),
+        before,
+        "wait kept its connection for the run"
+    );
 }
 
 #[test]
@@ -171,7 +184,10 @@ fn wait_on_a_closed_port_times_out_naming_the_port() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.message().contains("port never opened"), "{err}");
     let took = start.elapsed();
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_millis(1300), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1300),
+        "{took:?}"
+    );
 }
 
 #[test]

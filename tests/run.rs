@@ -71,8 +71,16 @@ fn ten_mib_on_each_stream_at_once() {
     );
     let out = c.run(&command, &raw(60)).unwrap();
     assert_eq!(out.exit_code, Some(0));
-    assert!(out.stdout == out_bytes, "stdout differs ({} bytes)", out.stdout.len());
-    assert!(out.stderr == err_bytes, "stderr differs ({} bytes)", out.stderr.len());
+    assert!(
+        out.stdout == out_bytes,
+        "stdout differs ({} bytes)",
+        out.stdout.len()
+    );
+    assert!(
+        out.stderr == err_bytes,
+        "stderr differs ({} bytes)",
+        out.stderr.len()
+    );
 }
 
 #[test]
@@ -111,9 +119,16 @@ fn timeout_bounds_the_whole_command_and_the_client_goes_on() {
     let took = start.elapsed();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.message().contains("1.0 s"), "{err}");
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_millis(1300), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1300),
+        "{took:?}"
+    );
     let partial = err.partial_output().expect("partial output");
-    assert!(partial.stdout.starts_with(b"tick\n"), "{:?}", partial.stdout);
+    assert!(
+        partial.stdout.starts_with(b"tick\n"),
+        "{:?}",
+        partial.stdout
+    );
     // The next command runs on the same connection.
     let out = c.run("echo next", &raw(10)).unwrap();
     assert_eq!(out.stdout, b"next\n");
@@ -146,8 +161,20 @@ fn invalid_arguments_are_refused_before_connecting() {
     let cases = [
         ("", raw(10)),
         ("  \t\n ", raw(10)),
-        ("true", RunOptions { timeout: Duration::ZERO, ..raw(10) }),
-        ("true", RunOptions { timeout: Duration::from_millis(999), ..raw(10) }),
+        (
+            "true",
+            RunOptions {
+                timeout: Duration::ZERO,
+                ..raw(10)
+            },
+        ),
+        (
+            "true",
+            RunOptions {
+                timeout: Duration::from_millis(999),
+                ..raw(10)
+            },
+        ),
         ("echo \0", raw(10)),
     ];
     for (command, options) in cases {

@@ -18,7 +18,10 @@ fn concurrent_runs_on_one_client_get_their_own_output() {
                 for i in 0..20 {
                     let marker = format!("marker-{t}-{i}");
                     let out = c
-                        .run(&format!("echo {marker}; echo {marker} >&2; exit {}", i % 7), &raw(30))
+                        .run(
+                            &format!("echo {marker}; echo {marker} >&2; exit {}", i % 7),
+                            &raw(30),
+                        )
                         .unwrap();
                     assert_eq!(out.stdout, format!("{marker}\n").as_bytes());
                     assert_eq!(out.stderr, format!("{marker}\n").as_bytes());

@@ -171,7 +171,10 @@ impl Waiter<'_> {
             return Err(timeout(self.server, a.budget, stage));
         }
         let interest = Interest {
-            read: matches!(dirs, BlockDirections::Inbound | BlockDirections::Both | BlockDirections::None),
+            read: matches!(
+                dirs,
+                BlockDirections::Inbound | BlockDirections::Both | BlockDirections::None
+            ),
             write: matches!(dirs, BlockDirections::Outbound | BlockDirections::Both),
             hangup: false,
         };
@@ -182,7 +185,10 @@ impl Waiter<'_> {
             if (a.abort)() {
                 return Err(Error::new(
                     ErrorKind::Disconnected,
-                    format!("connect to {} abandoned: the client was closed", self.server),
+                    format!(
+                        "connect to {} abandoned: the client was closed",
+                        self.server
+                    ),
                 ));
             }
         }
@@ -197,7 +203,10 @@ fn authenticate(session: &Session, config: &Config, w: &Waiter<'_>) -> Result<()
         if !key.is_file() {
             return Err(Error::new(
                 ErrorKind::AuthFailed,
-                format!("private key file {} does not exist or is not a file", key.display()),
+                format!(
+                    "private key file {} does not exist or is not a file",
+                    key.display()
+                ),
             ));
         }
         let passphrase = config.key_passphrase.as_deref();

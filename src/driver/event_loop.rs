@@ -138,7 +138,12 @@ impl Loop {
         let budget = self.config.connect_timeout;
         let mut deadline = Instant::now() + budget;
         // A wait_for_ssh attempt bounds the connect by its own deadline.
-        if self.active.is_empty() && self.queue.iter().all(|j| matches!(j.kind, JobKind::Connect)) {
+        if self.active.is_empty()
+            && self
+                .queue
+                .iter()
+                .all(|j| matches!(j.kind, JobKind::Connect))
+        {
             if let Some(latest) = self.queue.iter().map(|j| j.deadline).max() {
                 deadline = deadline.min(latest);
             }
@@ -226,8 +231,10 @@ impl Loop {
                         i += 1;
                         // libssh2 must finish sending a half-sent packet before anything
                         // else is sent: stop stepping others until the socket drains.
-                        if matches!(session.block_directions(), BlockDirections::Outbound | BlockDirections::Both)
-                        {
+                        if matches!(
+                            session.block_directions(),
+                            BlockDirections::Outbound | BlockDirections::Both
+                        ) {
                             break;
                         }
                     }

@@ -81,7 +81,10 @@ impl Driver {
 
     /// Whether the driver thread has been started (nothing to close before that).
     pub(crate) fn started(&self) -> bool {
-        self.thread.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     pub(crate) fn connected(&self) -> bool {

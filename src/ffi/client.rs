@@ -58,7 +58,12 @@ pub unsafe extern "C" fn smol_ssh_new(
 ) -> *mut smol_ssh_error {
     let fail = |e: &Error| c_error::into_c(e);
     guard(
-        || fail(&Error::new(ErrorKind::Panic, "a panic was caught in smol_ssh_new")),
+        || {
+            fail(&Error::new(
+                ErrorKind::Panic,
+                "a panic was caught in smol_ssh_new",
+            ))
+        },
         || {
             if client_out.is_null() {
                 return fail(&Error::invalid("client_out is NULL"));

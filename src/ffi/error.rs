@@ -31,7 +31,9 @@ pub unsafe extern "C" fn smol_ssh_error_status(error: *const smol_ssh_error) -> 
         || {
             // SAFETY: per the contract.
             unsafe { error.as_ref() }
-                .map_or(smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT, |e| e.status)
+                .map_or(smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT, |e| {
+                    e.status
+                })
         },
     )
 }

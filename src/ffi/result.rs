@@ -91,8 +91,14 @@ pub(crate) fn into_c(result: Result<Output, Error>) -> *mut smol_ssh_result {
     // The heap buffers do not move when the box does.
     owned.public.stdout_data = owned.stdout.as_ptr();
     owned.public.stderr_data = owned.stderr.as_ptr();
-    owned.public.exit_signal = owned.exit_signal.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
-    owned.public.error_message = owned.message.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    owned.public.exit_signal = owned
+        .exit_signal
+        .as_ref()
+        .map_or(std::ptr::null(), |s| s.as_ptr());
+    owned.public.error_message = owned
+        .message
+        .as_ref()
+        .map_or(std::ptr::null(), |s| s.as_ptr());
     Box::into_raw(owned).cast()
 }
 

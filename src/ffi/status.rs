@@ -53,7 +53,10 @@ impl From<ErrorKind> for smol_ssh_status {
 /// accepted, unknown ones give "unknown status". Never NULL; do not free.
 #[no_mangle]
 pub extern "C" fn smol_ssh_status_str(status: i32) -> *const c_char {
-    guard(|| c"unknown status".as_ptr(), || status_name(status).as_ptr())
+    guard(
+        || c"unknown status".as_ptr(),
+        || status_name(status).as_ptr(),
+    )
 }
 
 fn status_name(status: i32) -> &'static CStr {

@@ -5,8 +5,8 @@ pub mod sshd;
 
 use std::time::Duration;
 
-pub use sshd::Sshd;
 use smol_ssh::{Client, Config, RunOptions, ShellMode};
+pub use sshd::Sshd;
 
 /// A config for the fixture's account with its authorized key.
 pub fn config(sshd: &Sshd) -> Config {

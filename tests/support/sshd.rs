@@ -47,7 +47,13 @@ pub fn account() -> &'static Account {
         {
             // A concurrent creator may win the race; the check below is what counts.
             let _ = Command::new("useradd")
-                .args(["--no-create-home", "--home-dir", &home, "--shell", "/bin/sh"])
+                .args([
+                    "--no-create-home",
+                    "--home-dir",
+                    &home,
+                    "--shell",
+                    "/bin/sh",
+                ])
                 .arg(TEST_ACCOUNT)
                 .status();
         }
@@ -149,7 +155,12 @@ impl Sshd {
     pub fn host_fingerprint(&self) -> String {
         let line = output(
             "ssh-keygen",
-            &["-E", "sha256", "-lf", self.dir().join("host_ed25519.pub").to_str().unwrap()],
+            &[
+                "-E",
+                "sha256",
+                "-lf",
+                self.dir().join("host_ed25519.pub").to_str().unwrap(),
+            ],
         );
         line.split_whitespace().nth(1).unwrap().to_owned()
     }
@@ -261,7 +272,9 @@ impl Sshd {
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e} (apt-get install openssh-server)"));
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {SSHD}: {e} (apt-get install openssh-server)")
+                });
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -316,7 +329,17 @@ pub fn free_port() -> u16 {
 pub fn keygen(path: &Path, passphrase: &str) {
     run(
         "ssh-keygen",
-        &["-q", "-t", "ed25519", "-N", passphrase, "-C", "smol-ssh-test", "-f", path.to_str().unwrap()],
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            passphrase,
+            "-C",
+            "smol-ssh-test",
+            "-f",
+            path.to_str().unwrap(),
+        ],
     );
 }
 
@@ -333,7 +356,11 @@ pub fn descendants(pid: u32) -> Vec<u32> {
             };
             // The field after the parenthesised command name: state, then ppid.
             let after = &stat[stat.rfind(')').map(|i| i + 1).unwrap_or(0)..];
-            if let Some(ppid) = after.split_whitespace().nth(1).and_then(|s| s.parse::<u32>().ok()) {
+            if let Some(ppid) = after
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse::<u32>().ok())
+            {
                 parent_of.push((child, ppid));
             }
         }

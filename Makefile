@@ -1,0 +1,64 @@
+# smol-ssh: `make demo` shows it working, `make test` proves it. See README.md.
+
+CBINDGEN_VERSION := 0.29.4
+CARGO ?= cargo
+CC ?= cc
+CXX ?= c++
+CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
+CBINDGEN := $(shell command -v cbindgen 2>/dev/null || echo $${CARGO_HOME:-$$HOME/.cargo}/bin/cbindgen)
+RELEASE_DIR := target/release
+TEST_ACCOUNT := smolssh
+
+export CBINDGEN_VERSION
+export CBINDGEN
+
+.PHONY: all deps build release header demo test smoke clean-test-account clean
+
+all: release
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release --lib
+
+## Regenerates include/smol_ssh.h with the pinned cbindgen (commit the result).
+header: deps
+	$(CBINDGEN) --quiet --config cbindgen.toml --crate smol-ssh --output include/smol_ssh.h
+
+build/demo: examples-c/demo.c include/smol_ssh.h release
+	@mkdir -p build
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ -L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lsmol_ssh
+
+build/smoke: examples-c/smoke.c include/smol_ssh.h release
+	@mkdir -p build
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ -L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lsmol_ssh
+
+## Runs the C demo against SMOL_SSH_HOST if set, else against a private loopback sshd.
+demo: deps build/demo
+	@if [ -n "$$SMOL_SSH_HOST" ]; then ./build/demo; \
+	else $(CARGO) run --quiet --release --example with_sshd -- ./build/demo; fi
+
+## The C smoke program against a private sshd (also part of `make test`).
+smoke: deps build/smoke
+	$(CARGO) run --quiet --release --example with_sshd -- ./build/smoke
+
+## Everything CI runs: unit and integration tests against a real sshd, the header check, the
+## C smoke program and the C++ header check. As root the test account is removed afterwards.
+test: deps
+	@status=0; \
+	$(CARGO) test || status=$$?; \
+	$(MAKE) --no-print-directory clean-test-account; \
+	exit $$status
+
+clean-test-account:
+	@if [ "$$(id -u)" = 0 ] && id $(TEST_ACCOUNT) >/dev/null 2>&1; then \
+		userdel $(TEST_ACCOUNT) && rm -rf /var/tmp/$(TEST_ACCOUNT)-home && \
+		echo "removed the test account $(TEST_ACCOUNT)"; fi
+
+clean:
+	$(CARGO) clean
+	rm -rf build
