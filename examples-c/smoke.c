@@ -133,8 +133,12 @@ int main(void) {
         "set_shell_kind");
   check(smol_ssh_options_set_host_key_fingerprint(opts, NULL) == SMOL_SSH_STATUS_OK,
         "set_host_key_fingerprint(NULL)");
+  check(smol_ssh_options_set_keepalive_interval_ms(opts, UINT64_MAX) == SMOL_SSH_STATUS_OK,
+        "set_keepalive_interval_ms(UINT64_MAX)");
   check(smol_ssh_options_set_keepalive_interval_ms(opts, 15000) == SMOL_SSH_STATUS_OK,
         "set_keepalive_interval_ms");
+  check(smol_ssh_options_set_connect_timeout_ms(opts, UINT64_MAX) == SMOL_SSH_STATUS_OK,
+        "set_connect_timeout_ms(UINT64_MAX)");
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts); /* everything was copied */
   check(err == NULL && client != NULL, "new");
@@ -182,6 +186,10 @@ int main(void) {
   check(strcmp(smol_ssh_result_output(NULL, &len), "") == 0 && len == 0, "result_output(NULL)");
   check(strcmp(smol_ssh_result_output(NULL, NULL), "") == 0, "result_output(NULL, NULL)");
 
+  r = smol_ssh_run(client, "echo forever", UINT64_MAX, SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run with timeout UINT64_MAX");
+  smol_ssh_result_free(r);
+
   r = smol_ssh_run(client, "kill -KILL $$", 10000, SMOL_SSH_SHELL_MODE_RAW);
   check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == -1 && r->exit_signal != NULL &&
             strcmp(r->exit_signal, "KILL") == 0 && !r->ok,
@@ -208,7 +216,7 @@ int main(void) {
   check(is_invalid(smol_ssh_wait(NULL, 1000, 0)), "wait(NULL)");
   check(is_invalid(smol_ssh_wait(client, 0, 0)), "wait(timeout 0)");
   smol_ssh_close(client);
-  r = smol_ssh_wait(client, 10000, 0);
+  r = smol_ssh_wait(client, UINT64_MAX, UINT64_MAX);
   check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_connected(client), "wait connects");
   smol_ssh_result_free(r);
 

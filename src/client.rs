@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::driver::{Driver, Job, JobKind};
+use crate::driver::{deadline_after, Driver, Job, JobKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::Output;
 use crate::shell::{self, ShellMode};
@@ -78,7 +78,11 @@ impl Client {
         }
         let wrapped = shell::wrap(command, self.config().shell_kind, options.mode);
         let start = Instant::now();
-        let job = Job::new(JobKind::Run(wrapped), start, start + options.timeout);
+        let job = Job::new(
+            JobKind::Run(wrapped),
+            start,
+            deadline_after(start, options.timeout),
+        );
         self.submit_and_wait(job)
     }
 

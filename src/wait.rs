@@ -25,7 +25,7 @@ pub(crate) fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duratio
         return Err(Error::invalid("wait interval must be greater than 0"));
     }
     let start = Instant::now();
-    let deadline = start + timeout;
+    let deadline = crate::driver::deadline_after(start, timeout);
     let config = client.config();
     let server = format!("{}:{}", config.host, config.port);
     let mut backoff = Backoff::new(interval);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ssh2::BlockDirections;
 
 use super::connect::{self, Attempt, Conn};
-use super::job::{Job, JobKind};
+use super::job::{deadline_after, Job, JobKind};
 use super::poll::{self, Interest};
 use super::task::{Closing, Phase, Step, Task};
 use super::Shared;
@@ -128,7 +128,7 @@ impl Loop {
                 i += 1;
                 continue;
             }
-            let mut task = self.active.swap_remove(i);
+            let mut task = self.active.remove(i);
             let err = timed_out(&task.job, task.phase.describe());
             self.end_task(&mut task, err);
         }
@@ -136,7 +136,7 @@ impl Loop {
 
     fn connect(&mut self) {
         let budget = self.config.connect_timeout;
-        let mut deadline = Instant::now() + budget;
+        let mut deadline = deadline_after(Instant::now(), budget);
         // A wait_for_ssh attempt bounds the connect by its own deadline.
         if self.active.is_empty()
             && self
@@ -227,17 +227,9 @@ impl Loop {
                         progress = true;
                         i += 1;
                     }
-                    Step::Blocked => {
-                        i += 1;
-                        // libssh2 must finish sending a half-sent packet before anything
-                        // else is sent: stop stepping others until the socket drains.
-                        if matches!(
-                            session.block_directions(),
-                            BlockDirections::Outbound | BlockDirections::Both
-                        ) {
-                            break;
-                        }
-                    }
+                    // A half-sent packet is finished only by its owner's retry (libssh2 answers
+                    // anyone else's send with EAGAIN), so every task is stepped every round.
+                    Step::Blocked => i += 1,
                     Step::Done(out) => {
                         let task = self.active.remove(i);
                         task.job.finish(Ok(out));
@@ -350,7 +342,7 @@ impl Loop {
 
     fn keepalive_after(&self, now: Instant) -> Option<Instant> {
         let every = self.config.keepalive_interval;
-        (!every.is_zero()).then(|| now + every)
+        (!every.is_zero()).then(|| deadline_after(now, every))
     }
 
     /// Sleeps until the socket, a caller or the nearest deadline needs attention.

@@ -1,10 +1,10 @@
 //! Work handed from caller threads to the driver, and the ticket a caller waits on.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::output::Output;
 
 /// What a job asks of the driver.
@@ -17,12 +17,31 @@ pub(crate) enum JobKind {
     Close,
 }
 
-/// One unit of work and the ticket its caller waits on.
+/// Longest deadline honoured; longer timeouts (up to `u64::MAX` ms from C) mean "this long".
+const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// `start + timeout` without overflow: timeouts beyond ten years are ten years.
+pub(crate) fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    start + timeout.min(FOREVER)
+}
+
+/// One unit of work and the ticket its caller waits on. A job dropped without an answer (a
+/// bug, or a panic unwinding the driver) answers its caller with a PANIC error on the way out,
+/// so that no caller waits for nothing.
 pub(crate) struct Job {
     pub kind: JobKind,
     pub submitted: Instant,
     pub deadline: Instant,
     pub ticket: Arc<Ticket>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.ticket.complete(Err(Error::new(
+            ErrorKind::Panic,
+            "internal error: smol-ssh dropped this call without an answer",
+        )));
+    }
 }
 
 impl Job {
@@ -59,6 +78,7 @@ const ABANDONED: u8 = 2;
 #[derive(Default)]
 pub(crate) struct Ticket {
     stage: AtomicU8,
+    answered: AtomicBool,
     result: Mutex<Option<Result<Output>>>,
     ready: Condvar,
 }
@@ -82,11 +102,12 @@ impl Ticket {
         self.stage.load(Ordering::Acquire) == ABANDONED
     }
 
+    /// Stores the answer; only the first one counts.
     pub(crate) fn complete(&self, result: Result<Output>) {
-        let mut slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(result);
+        if self.answered.swap(true, Ordering::AcqRel) {
+            return;
         }
+        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         self.ready.notify_all();
     }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-pub(crate) use job::{Job, JobKind};
+pub(crate) use job::{deadline_after, Job, JobKind};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -93,6 +93,13 @@ impl Driver {
 
     fn ensure_started(&self) -> Result<()> {
         let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        if thread.as_ref().is_some_and(|t| t.is_finished()) {
+            // Only a panic ends the driver before the client is dropped; its state is suspect.
+            return Err(Error::new(
+                ErrorKind::Panic,
+                "this client's driver stopped after an internal error; make a new client",
+            ));
+        }
         if thread.is_none() {
             let shared = Arc::clone(&self.shared);
             let config = Arc::clone(&self.config);
