@@ -40,11 +40,13 @@ build/smoke: examples-c/smoke.c include/smol_ssh.h release
 ## Runs the C demo against SMOL_SSH_HOST if set, else against a private loopback sshd.
 demo: deps build/demo
 	@if [ -n "$$SMOL_SSH_HOST" ]; then ./build/demo; \
-	else $(CARGO) run --quiet --release --example with_sshd -- ./build/demo; fi
+	else status=0; $(CARGO) run --quiet --release --example with_sshd -- ./build/demo || status=$$?; \
+	$(MAKE) --no-print-directory clean-test-account; exit $$status; fi
 
 ## The C smoke program against a private sshd (also part of `make test`).
 smoke: deps build/smoke
-	$(CARGO) run --quiet --release --example with_sshd -- ./build/smoke
+	@status=0; $(CARGO) run --quiet --release --example with_sshd -- ./build/smoke || status=$$?; \
+	$(MAKE) --no-print-directory clean-test-account; exit $$status
 
 ## Everything CI runs: unit and integration tests against a real sshd, the header check, the
 ## C smoke program and the C++ header check. As root the test account is removed afterwards.
@@ -55,9 +57,7 @@ test: deps
 	exit $$status
 
 clean-test-account:
-	@if [ "$$(id -u)" = 0 ] && id $(TEST_ACCOUNT) >/dev/null 2>&1; then \
-		userdel $(TEST_ACCOUNT) && rm -rf /var/tmp/$(TEST_ACCOUNT)-home && \
-		echo "removed the test account $(TEST_ACCOUNT)"; fi
+	@scripts/remove-test-account.sh $(TEST_ACCOUNT)
 
 clean:
 	$(CARGO) clean
