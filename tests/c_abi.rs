@@ -3,70 +3,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::c::{compile, library_dir, root, CXX_FLAGS, C_FLAGS};
 use support::Sshd;
-
-const C_FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
-const CXX_FLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the cdylib (cargo test builds only the rlib) and returns its directory.
-fn library_dir() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--lib", "--quiet"])
-        .current_dir(root())
-        .status()
-        .expect("cargo build --lib");
-    assert!(status.success(), "cargo build --lib failed");
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> → target/<profile>
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libsmol_ssh.so").exists(),
-        "no libsmol_ssh.so in {}",
-        dir.display()
-    );
-    dir
-}
-
-fn compile(compiler: &str, flags: &[&str], source: &Path, out: &Path, lib_dir: &Path) {
-    let output = Command::new(compiler)
-        .args(flags)
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg(source)
-        .arg("-o")
-        .arg(out)
-        .arg(format!("-L{}", lib_dir.display()))
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lsmol_ssh")
-        .output()
-        .unwrap_or_else(|e| panic!("{compiler}: {e}"));
-    assert!(
-        output.status.success(),
-        "{compiler} failed on {}:\n{}",
-        source.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 #[test]
 fn c_smoke_program_passes_against_sshd() {
-    let lib_dir = library_dir();
     let sshd = Sshd::start();
     let exe = sshd.dir().join("smoke");
-    compile(
-        "cc",
-        C_FLAGS,
-        &root().join("examples-c/smoke.c"),
-        &exe,
-        &lib_dir,
-    );
+    compile("cc", C_FLAGS, &root().join("examples-c/smoke.c"), &exe);
     let out = Command::new(&exe)
         .env("SMOL_SSH_HOST", "127.0.0.1")
         .env("SMOL_SSH_PORT", sshd.port.to_string())
@@ -86,7 +32,6 @@ fn c_smoke_program_passes_against_sshd() {
 
 #[test]
 fn header_compiles_as_cpp_and_links() {
-    let lib_dir = library_dir();
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("header.cpp");
     std::fs::write(
@@ -104,7 +49,7 @@ fn header_compiles_as_cpp_and_links() {
     )
     .unwrap();
     let exe = dir.path().join("header");
-    compile("c++", CXX_FLAGS, &source, &exe, &lib_dir);
+    compile("c++", CXX_FLAGS, &source, &exe);
     assert!(Command::new(&exe).status().unwrap().success());
 }
 

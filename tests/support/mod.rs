@@ -1,6 +1,7 @@
 //! Shared test support: the real sshd fixture and client helpers.
 #![allow(dead_code)]
 
+pub mod c;
 pub mod sshd;
 
 use std::time::Duration;
