@@ -47,6 +47,24 @@ fn missing_key_file_is_auth_failed_with_its_path() {
 }
 
 #[test]
+fn encrypted_key_with_its_passphrase() {
+    let sshd = Sshd::start();
+    let mut cfg = config(&sshd);
+    cfg.key_path = Some(sshd.new_authorized_key("encrypted_ed25519", "correct horse"));
+    cfg.key_passphrase = Some("correct horse".into());
+    let out = Client::new(cfg.clone())
+        .unwrap()
+        .run("echo unlocked", &raw(10))
+        .unwrap();
+    assert_eq!(out.stdout, b"unlocked\n");
+
+    cfg.key_passphrase = Some("wrong".into());
+    let (err, _) = connect_error(cfg);
+    assert_eq!(err.kind(), ErrorKind::AuthFailed, "{err}");
+    assert!(err.message().contains("encrypted_ed25519"), "{err}");
+}
+
+#[test]
 fn password_right_and_wrong() {
     let sshd = Sshd::start();
     let Some(password) = sshd.password.clone() else {

@@ -165,6 +165,20 @@ impl Sshd {
         line.split_whitespace().nth(1).unwrap().to_owned()
     }
 
+    /// Makes a new client key pair in the server's directory, encrypted with `passphrase` when
+    /// it is not empty, and authorizes it. Returns the private key's path.
+    pub fn new_authorized_key(&self, name: &str, passphrase: &str) -> PathBuf {
+        let key = self.dir().join(name);
+        keygen(&key, passphrase);
+        let public = fs::read_to_string(key.with_extension("pub")).unwrap();
+        let mut keys = fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir().join("authorized_keys"))
+            .unwrap();
+        std::io::Write::write_all(&mut keys, public.as_bytes()).unwrap();
+        key
+    }
+
     /// Replaces the host key (takes effect at the next start).
     pub fn new_host_key(&self) {
         let key = self.dir().join("host_ed25519");
