@@ -46,3 +46,29 @@ pub(crate) unsafe fn opt_str_arg<'a>(
         unsafe { str_arg(ptr, name) }.map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_value() {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(|_| {})); // keep the test output clean
+        let got = guard(|| -1, || -> i32 { panic!("boom") });
+        panic::set_hook(prev);
+        assert_eq!(got, -1);
+        assert_eq!(guard(|| -1, || 7), 7);
+    }
+
+    #[test]
+    fn string_arguments_are_checked() {
+        // SAFETY: NULL and static NUL-terminated strings.
+        unsafe {
+            assert!(str_arg(std::ptr::null(), "x").is_err());
+            assert!(str_arg(c"\xff".as_ptr(), "x").is_err());
+            assert_eq!(str_arg(c"ok".as_ptr(), "x").unwrap(), "ok");
+            assert_eq!(opt_str_arg(std::ptr::null(), "x").unwrap(), None);
+        }
+    }
+}
