@@ -136,6 +136,25 @@ fn timeout_bounds_the_whole_command_and_the_client_goes_on() {
 }
 
 #[test]
+fn a_timed_out_command_is_killed_on_the_guest_with_its_children() {
+    let sshd = Sshd::start();
+    let c = client(&sshd);
+    // A shell with a background child and a foreground child, both recognisable.
+    let marker = format!("31.{}", std::process::id());
+    let command = format!("sleep {marker} & sh -c 'sleep {marker}; true'; true");
+    let err = c.run(&command, &raw(1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut left = support::sshd::live_processes_with(&marker);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        left = support::sshd::live_processes_with(&marker);
+    }
+    assert!(left.is_empty(), "still running on the guest: {left:?}");
+    assert_eq!(c.run("echo alive", &raw(10)).unwrap().stdout, b"alive\n");
+}
+
+#[test]
 fn login_shell_wrapping_delivers_the_command_unchanged() {
     let sshd = Sshd::start();
     let c = client(&sshd);

@@ -10,6 +10,7 @@ use ssh2::BlockDirections;
 use super::connect::{self, Attempt, Conn};
 use super::job::{deadline_after, Job, JobKind};
 use super::poll::{self, Interest};
+use super::raw_channel::RawChannel;
 use super::task::{Closing, Phase, Step, Task};
 use super::Shared;
 use crate::config::Config;
@@ -54,7 +55,7 @@ struct Loop {
     /// Channels of timed-out or failed commands, being closed.
     closing: Vec<Closing>,
     /// Channels whose close the server never answered; freed with the connection.
-    stuck: Vec<ssh2::Channel>,
+    stuck: Vec<RawChannel>,
     scratch: Vec<u8>,
     next_keepalive: Option<Instant>,
 }
@@ -263,7 +264,7 @@ impl Loop {
                         }
                         Ok(false) => j += 1,
                         Err(e) => {
-                            lost = Some(e.message().to_owned());
+                            lost = Some(e.message);
                             break;
                         }
                     }
@@ -280,6 +281,7 @@ impl Loop {
         if let Some(channel) = task.channel.take() {
             self.closing.push(Closing {
                 channel,
+                kill: task.phase.command_sent(),
                 since: Instant::now(),
             });
         }

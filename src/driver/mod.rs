@@ -5,6 +5,7 @@ mod connect;
 mod event_loop;
 mod job;
 mod poll;
+mod raw_channel;
 mod ssh_error;
 mod task;
 

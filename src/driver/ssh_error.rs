@@ -1,4 +1,4 @@
-//! Reading libssh2's error codes: "would block", channel-level or transport-level.
+//! Reading the error codes of ssh2-rs calls (connect and keepalive): "would block" or not.
 
 use ssh2::ErrorCode;
 
@@ -8,7 +8,6 @@ pub(crate) mod code {
     pub const PASSWORD_EXPIRED: i32 = -15;
     pub const AUTHENTICATION_FAILED: i32 = -18;
     pub const PUBLICKEY_UNVERIFIED: i32 = -19;
-    pub const CHANNEL_FAILURE: i32 = -21;
     pub const EAGAIN: i32 = -37;
     pub const KEYFILE_AUTH_FAILED: i32 = -48;
 }
@@ -21,12 +20,6 @@ pub(crate) fn code_of(err: &ssh2::Error) -> i32 {
 
 pub(crate) fn would_block(err: &ssh2::Error) -> bool {
     matches!(err.code(), ErrorCode::Session(code::EAGAIN))
-}
-
-/// Errors that concern one channel and leave the connection usable (out-of-order, failure,
-/// request denied, unknown, window or packet exceeded, closed, EOF sent, window full).
-pub(crate) fn is_channel_level(err: &ssh2::Error) -> bool {
-    matches!(err.code(), ErrorCode::Session(c) if (-27..=-20).contains(&c) || c == -47)
 }
 
 /// Turns an operation's result into: done, or `None` for "would block, try again".

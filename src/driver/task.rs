@@ -2,12 +2,12 @@
 //! wait for the server's close → exit status. Every step is non-blocking; `step` advances as
 //! far as it can and reports whether it made progress.
 
-use std::io::{self, Read};
+use std::time::Instant;
 
-use ssh2::{Channel, Session};
+use ssh2::Session;
 
 use super::job::Job;
-use super::ssh_error::{code, code_of, is_channel_level, nb, would_block};
+use super::raw_channel::{ChannelError, RawChannel};
 use crate::error::{Error, ErrorKind};
 use crate::output::Output;
 
@@ -31,6 +31,11 @@ impl Phase {
             Phase::Close | Phase::WaitClose => "waiting for the command to exit",
         }
     }
+
+    /// Whether the exec request may have reached the server (so the command may be running).
+    pub(crate) fn command_sent(self) -> bool {
+        !matches!(self, Phase::Open)
+    }
 }
 
 /// How a step ended.
@@ -51,12 +56,19 @@ pub(crate) struct Task {
     pub job: Job,
     pub command: String,
     pub phase: Phase,
-    pub channel: Option<Channel>,
+    pub channel: Option<RawChannel>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
-    /// How many times the channel open was attempted (a job whose channel never opened may be
-    /// retried once on a new connection).
+    /// How many times the connection died while this task was opening its channel (a job
+    /// whose channel never opened may be retried once on a new connection).
     pub attempts: u8,
+}
+
+/// The outcome of one libssh2 call inside a step.
+enum Call {
+    Advanced,
+    WouldBlock,
+    End(Step),
 }
 
 impl Task {
@@ -85,111 +97,70 @@ impl Task {
     pub(crate) fn step(&mut self, session: &Session, may_open: bool, scratch: &mut [u8]) -> Step {
         let mut progressed = false;
         loop {
-            let advanced = match self.phase {
-                Phase::Open => {
-                    if !may_open {
-                        return Step::Blocked;
+            let call = match (self.phase, self.channel.as_mut()) {
+                (Phase::Open, _) if !may_open => Call::WouldBlock,
+                (Phase::Open, _) => match RawChannel::open(session) {
+                    Ok(Some(ch)) => {
+                        self.channel = Some(ch);
+                        self.phase = Phase::Exec;
+                        Call::Advanced
                     }
-                    match nb(session.channel_session()) {
-                        Ok(Some(ch)) => {
-                            self.channel = Some(ch);
-                            self.phase = Phase::Exec;
-                            true
-                        }
-                        Ok(None) => false,
-                        Err(e) if code_of(&e) == code::CHANNEL_FAILURE => {
-                            return Step::Failed(channel_failed("open a session channel", &e))
-                        }
-                        Err(e) => return Step::Transport(e.message().to_owned()),
-                    }
-                }
-                Phase::Exec => match nb(exec(&mut self.channel, &self.command)) {
-                    Ok(Some(())) => {
-                        self.phase = Phase::Eof;
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) if is_channel_level(&e) => {
-                        return Step::Failed(channel_failed("start the command", &e))
-                    }
-                    Err(e) => return Step::Transport(e.message().to_owned()),
+                    Ok(None) => Call::WouldBlock,
+                    Err(e) => Call::End(failure(e, "open a session channel")),
+                },
+                (_, None) => unreachable!("a task past Phase::Open has a channel"),
+                (Phase::Exec, Some(ch)) => match ch.exec(&self.command) {
+                    Ok(Some(())) => self.advance(Phase::Eof),
+                    Ok(None) => Call::WouldBlock,
+                    Err(e) => Call::End(failure(e, "start the command")),
                 },
                 // The command gets EOF on stdin at once (like `ssh -n`), so that a command
                 // reading stdin ends instead of waiting forever.
-                Phase::Eof => match nb(self.ch().send_eof()) {
-                    Ok(Some(())) => {
-                        self.phase = Phase::Read;
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) if is_channel_level(&e) => {
-                        self.phase = Phase::Read;
-                        true
-                    }
-                    Err(e) => return Step::Transport(e.message().to_owned()),
-                },
-                Phase::Read => match self.read_streams(scratch) {
-                    Ok(got) => {
-                        if self.ch().eof() {
-                            self.phase = Phase::Close;
-                            true
-                        } else {
-                            got
+                (Phase::Eof, Some(ch)) => ignore_channel_error(ch.send_eof(), Phase::Read)
+                    .map_or_else(Call::End, |next| {
+                        next.map_or(Call::WouldBlock, |p| self.advance(p))
+                    }),
+                (Phase::Read, Some(ch)) => {
+                    match read_available(ch, &mut self.stdout, &mut self.stderr, scratch) {
+                        Err(e) => {
+                            Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
+                        Ok(_) if ch.eof() => self.advance(Phase::Close),
+                        Ok(true) => Call::Advanced,
+                        Ok(false) => Call::WouldBlock,
                     }
-                    Err(e) => return Step::Transport(format!("reading output: {e}")),
-                },
-                Phase::Close => match nb(self.ch().close()) {
-                    Ok(Some(())) => {
-                        self.phase = Phase::WaitClose;
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) if is_channel_level(&e) => {
-                        self.phase = Phase::WaitClose;
-                        true
-                    }
-                    Err(e) => return Step::Transport(e.message().to_owned()),
-                },
-                Phase::WaitClose => match nb(self.ch().wait_close()) {
-                    Ok(Some(())) => return Step::Done(self.finish()),
-                    Ok(None) => false,
-                    Err(e) if is_channel_level(&e) => return Step::Done(self.finish()),
-                    Err(e) => return Step::Transport(e.message().to_owned()),
+                }
+                (Phase::Close, Some(ch)) => ignore_channel_error(ch.close(), Phase::WaitClose)
+                    .map_or_else(Call::End, |next| {
+                        next.map_or(Call::WouldBlock, |p| self.advance(p))
+                    }),
+                (Phase::WaitClose, Some(ch)) => match ch.wait_closed() {
+                    Ok(None) => Call::WouldBlock,
+                    Err(e) if !e.is_channel_level() => Call::End(Step::Transport(e.message)),
+                    Ok(Some(())) | Err(_) => Call::End(Step::Done(self.finish())),
                 },
             };
-            if !advanced {
-                return if progressed {
-                    Step::Progress
-                } else {
-                    Step::Blocked
-                };
+            match call {
+                Call::Advanced => progressed = true,
+                Call::WouldBlock if progressed => return Step::Progress,
+                Call::WouldBlock => return Step::Blocked,
+                Call::End(step) => return step,
             }
-            progressed = true;
         }
     }
 
-    fn ch(&mut self) -> &mut Channel {
-        self.channel
-            .as_mut()
-            .expect("a task past Phase::Open has a channel")
-    }
-
-    /// Reads whatever stdout and stderr hold now. Ok(true) if any byte came.
-    fn read_streams(&mut self, scratch: &mut [u8]) -> io::Result<bool> {
-        let ch = self.channel.as_ref().expect("reading needs a channel");
-        let a = drain(&mut ch.stream(0), &mut self.stdout, scratch)?;
-        let b = drain(&mut ch.stderr(), &mut self.stderr, scratch)?;
-        Ok(a || b)
+    fn advance(&mut self, next: Phase) -> Call {
+        self.phase = next;
+        Call::Advanced
     }
 
     /// Exit status after the close handshake. A signal means the exit code is unknown.
     fn finish(&mut self) -> Output {
         let ch = self.channel.take().expect("finishing needs a channel");
-        let exit_signal = ch.exit_signal().ok().and_then(|s| s.exit_signal);
+        let exit_signal = ch.exit_signal();
         let exit_code = match exit_signal {
             Some(_) => None,
-            None => ch.exit_status().ok(),
+            None => Some(ch.exit_status()),
         };
         let (stdout, stderr) = self.take_output();
         Output {
@@ -202,50 +173,84 @@ impl Task {
     }
 }
 
-/// Reads one stream until it would block or ends; true if any byte came.
-fn drain(stream: &mut impl Read, into: &mut Vec<u8>, scratch: &mut [u8]) -> io::Result<bool> {
-    let mut got = false;
-    loop {
-        match stream.read(scratch) {
-            Ok(0) => return Ok(got),
-            Ok(n) => {
-                into.extend_from_slice(&scratch[..n]);
-                got = true;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// For steps whose channel-level failure does not matter (EOF, close): on such an error go on
+/// to `next` anyway. `Ok(None)`: would block.
+fn ignore_channel_error(
+    r: Result<Option<()>, ChannelError>,
+    next: Phase,
+) -> Result<Option<Phase>, Step> {
+    match r {
+        Ok(Some(())) => Ok(Some(next)),
+        Ok(None) => Ok(None),
+        Err(e) if e.is_channel_level() => Ok(Some(next)),
+        Err(e) => Err(Step::Transport(e.message)),
     }
 }
 
-fn exec(channel: &mut Option<Channel>, command: &str) -> Result<(), ssh2::Error> {
-    channel
-        .as_mut()
-        .expect("a task past Phase::Open has a channel")
-        .exec(command)
+/// Reads whatever stdout and stderr hold now; true if any byte came.
+fn read_available(
+    ch: &mut RawChannel,
+    stdout: &mut Vec<u8>,
+    stderr: &mut Vec<u8>,
+    scratch: &mut [u8],
+) -> Result<bool, ChannelError> {
+    let a = drain(ch, 0, stdout, scratch)?;
+    let b = drain(ch, 1, stderr, scratch)?;
+    Ok(a || b)
 }
 
-fn channel_failed(what: &str, e: &ssh2::Error) -> Error {
-    Error::new(
-        ErrorKind::ChannelFailed,
-        format!("server refused to {what}: {}", e.message()),
-    )
+/// Reads one stream until it would block or has nothing more; true if any byte came.
+fn drain(
+    ch: &mut RawChannel,
+    stream: i32,
+    into: &mut Vec<u8>,
+    scratch: &mut [u8],
+) -> Result<bool, ChannelError> {
+    let mut got = false;
+    while let Some(n) = ch.read(stream, scratch)? {
+        if n == 0 {
+            break;
+        }
+        into.extend_from_slice(&scratch[..n]);
+        got = true;
+    }
+    Ok(got)
 }
 
-/// A channel whose caller has gone (timed out): closed without waiting for its output.
+fn failure(e: ChannelError, what: &str) -> Step {
+    if e.is_channel_level() {
+        Step::Failed(Error::new(
+            ErrorKind::ChannelFailed,
+            format!("server refused to {what}: {}", e.message),
+        ))
+    } else {
+        Step::Transport(e.message)
+    }
+}
+
+/// The channel of a command that ended early (timed out, or failed): the command is killed
+/// (if it may be running) and the channel closed, without waiting for its output.
 pub(crate) struct Closing {
-    pub channel: Channel,
-    pub since: std::time::Instant,
+    pub channel: RawChannel,
+    /// Send `signal KILL` first: the command may still be running on the guest.
+    pub kill: bool,
+    pub since: Instant,
 }
 
 impl Closing {
     /// True when done: the close went out (or cannot), so the channel may be freed.
-    pub(crate) fn step(&mut self) -> Result<bool, ssh2::Error> {
+    pub(crate) fn step(&mut self) -> Result<bool, ChannelError> {
+        if self.kill {
+            match self.channel.signal("KILL") {
+                Ok(None) => return Ok(false),
+                Err(e) if !e.is_channel_level() => return Err(e),
+                Ok(Some(())) | Err(_) => self.kill = false,
+            }
+        }
         match self.channel.close() {
-            Ok(()) => Ok(true),
-            Err(e) if would_block(&e) => Ok(false),
-            Err(e) if is_channel_level(&e) => Ok(true),
+            Ok(Some(())) => Ok(true),
+            Ok(None) => Ok(false),
+            Err(e) if e.is_channel_level() => Ok(true),
             Err(e) => Err(e),
         }
     }

@@ -392,6 +392,30 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
+/// Live (not zombie) processes whose command line contains `marker`, as (pid, command line).
+pub fn live_processes_with(marker: &str) -> Vec<(u32, String)> {
+    let mut found = vec![];
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let state = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = state
+            .rfind(')')
+            .and_then(|i| state[i + 1..].split_whitespace().next())
+            .is_some_and(|s| s == "Z");
+        if cmdline.contains(marker) && !zombie && pid != std::process::id() {
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();

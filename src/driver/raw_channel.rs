@@ -1,0 +1,226 @@
+//! The one place that touches raw libssh2: a session channel driven through libssh2-sys.
+//!
+//! ssh2-rs's `Channel` hides the channel pointer, so it cannot send a `signal` request (needed
+//! to stop a timed-out command), and it takes an `Arc` and two locks per read. This wrapper
+//! keeps only what the driver needs. Every call is non-blocking: `Ok(None)` means "would
+//! block, call again with the same arguments once the socket is ready".
+
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ptr::{self, NonNull};
+
+use libssh2_sys as sys;
+
+extern "C" {
+    // In libssh2 ≥ 1.11 (the bundled one) but not declared by libssh2-sys 0.3.
+    fn libssh2_channel_signal_ex(
+        channel: *mut sys::LIBSSH2_CHANNEL,
+        signame: *const c_char,
+        signame_len: usize,
+    ) -> c_int;
+}
+
+/// A failed libssh2 call: its code and libssh2's message.
+#[derive(Clone, Debug)]
+pub(crate) struct ChannelError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl ChannelError {
+    /// Errors that concern this channel only and leave the connection usable (out of order,
+    /// failure, request denied, unknown, window or packet exceeded, closed, EOF sent, window
+    /// full). Anything else means the transport is broken.
+    pub(crate) fn is_channel_level(&self) -> bool {
+        (-27..=-20).contains(&self.code) || self.code == -47
+    }
+}
+
+/// `Ok(Some(v))` done, `Ok(None)` would block, `Err` failed.
+pub(crate) type Step<T> = Result<Option<T>, ChannelError>;
+
+/// An open session channel. It keeps its session alive (a clone shares the same libssh2
+/// session), so the channel is always freed before the session.
+pub(crate) struct RawChannel {
+    ptr: NonNull<sys::LIBSSH2_CHANNEL>,
+    session: ssh2::Session,
+}
+
+/// Turns a libssh2 return code into a step, reading the message of an error.
+fn step(session: *mut sys::LIBSSH2_SESSION, rc: isize) -> Step<usize> {
+    if rc >= 0 {
+        return Ok(Some(rc as usize));
+    }
+    if rc == sys::LIBSSH2_ERROR_EAGAIN as isize {
+        return Ok(None);
+    }
+    Err(last_error(session, rc as i32))
+}
+
+fn last_error(session: *mut sys::LIBSSH2_SESSION, code: i32) -> ChannelError {
+    let mut msg: *mut c_char = ptr::null_mut();
+    let mut len: c_int = 0;
+    // SAFETY: `session` is live (the caller holds its lock); with want_buf = 0 libssh2 lends
+    // a pointer to its own buffer, valid until the next call on the session.
+    unsafe { sys::libssh2_session_last_error(session, &mut msg, &mut len, 0) };
+    let message = if msg.is_null() || len <= 0 {
+        format!("libssh2 error {code}")
+    } else {
+        // SAFETY: libssh2 gives `len` readable bytes at `msg`.
+        let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len as usize) };
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    ChannelError { code, message }
+}
+
+impl RawChannel {
+    /// Opens a session channel (default window 2 MiB, packets of 32 KiB). libssh2 keeps the
+    /// state of a pending open in the session: only one open may be in progress at a time.
+    pub(crate) fn open(session: &ssh2::Session) -> Step<RawChannel> {
+        let mut guard = session.raw();
+        let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
+        // SAFETY: `sess` is the live session, locked for the call; the type string is static.
+        let ptr = unsafe {
+            sys::libssh2_channel_open_ex(
+                sess,
+                c"session".as_ptr(),
+                7,
+                sys::LIBSSH2_CHANNEL_WINDOW_DEFAULT,
+                sys::LIBSSH2_CHANNEL_PACKET_DEFAULT,
+                ptr::null(),
+                0,
+            )
+        };
+        if let Some(ptr) = NonNull::new(ptr) {
+            return Ok(Some(RawChannel {
+                ptr,
+                session: session.clone(),
+            }));
+        }
+        // SAFETY: as above.
+        let code = unsafe { sys::libssh2_session_last_errno(sess) };
+        step(sess, code as isize).map(|_| None)
+    }
+
+    /// Runs `f` on the channel with the session locked, turning its return code into a step.
+    fn call(&self, f: impl FnOnce(*mut sys::LIBSSH2_CHANNEL) -> isize) -> Step<usize> {
+        let mut guard = self.session.raw();
+        let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
+        step(sess, f(self.ptr.as_ptr()))
+    }
+
+    /// Starts `command` (an "exec" request, waiting for the server's answer).
+    pub(crate) fn exec(&mut self, command: &str) -> Step<()> {
+        let len = c_uint::try_from(command.len()).map_err(|_| ChannelError {
+            code: sys::LIBSSH2_ERROR_INVAL,
+            message: "command longer than 4 GiB".into(),
+        })?;
+        // SAFETY: the channel is live; the strings outlive the call, which copies them.
+        self.call(|ch| unsafe {
+            sys::libssh2_channel_process_startup(
+                ch,
+                c"exec".as_ptr(),
+                4,
+                command.as_ptr().cast(),
+                len,
+            ) as isize
+        })
+        .map(|r| r.map(|_| ()))
+    }
+
+    /// Sends EOF: the command's stdin ends.
+    pub(crate) fn send_eof(&mut self) -> Step<()> {
+        // SAFETY: the channel is live.
+        self.call(|ch| unsafe { sys::libssh2_channel_send_eof(ch) as isize })
+            .map(|r| r.map(|_| ()))
+    }
+
+    /// Reads from stream 0 (stdout) or 1 (stderr). `Some(0)`: nothing more on this stream
+    /// now and the remote sent EOF or closed (check [`RawChannel::eof`]).
+    pub(crate) fn read(&mut self, stream: i32, buf: &mut [u8]) -> Step<usize> {
+        // SAFETY: the channel is live; `buf` is writable for its length.
+        self.call(|ch| unsafe {
+            sys::libssh2_channel_read_ex(ch, stream, buf.as_mut_ptr().cast(), buf.len())
+        })
+    }
+
+    /// True once the remote sent EOF and no data of either stream is left unread.
+    pub(crate) fn eof(&self) -> bool {
+        let _guard = self.session.raw();
+        // SAFETY: the channel is live and its session locked.
+        unsafe { sys::libssh2_channel_eof(self.ptr.as_ptr()) == 1 }
+    }
+
+    /// Sends a `signal` request (RFC 4254 §6.9) without asking for a reply. OpenSSH delivers
+    /// it to the command's whole process group.
+    pub(crate) fn signal(&mut self, name: &str) -> Step<()> {
+        // SAFETY: the channel is live; `name` outlives the call.
+        self.call(|ch| unsafe {
+            libssh2_channel_signal_ex(ch, name.as_ptr().cast(), name.len()) as isize
+        })
+        .map(|r| r.map(|_| ()))
+    }
+
+    /// Sends EOF (if not yet sent) and CLOSE.
+    pub(crate) fn close(&mut self) -> Step<()> {
+        // SAFETY: the channel is live.
+        self.call(|ch| unsafe { sys::libssh2_channel_close(ch) as isize })
+            .map(|r| r.map(|_| ()))
+    }
+
+    /// Waits for the server's CLOSE (needs the server's EOF first).
+    pub(crate) fn wait_closed(&mut self) -> Step<()> {
+        // SAFETY: the channel is live.
+        self.call(|ch| unsafe { sys::libssh2_channel_wait_closed(ch) as isize })
+            .map(|r| r.map(|_| ()))
+    }
+
+    /// The exit status the server sent (0 when it sent none: libssh2 cannot tell).
+    pub(crate) fn exit_status(&self) -> i32 {
+        let _guard = self.session.raw();
+        // SAFETY: the channel is live and its session locked.
+        unsafe { sys::libssh2_channel_get_exit_status(self.ptr.as_ptr()) }
+    }
+
+    /// The name of the signal that killed the command, if the server said so.
+    pub(crate) fn exit_signal(&self) -> Option<String> {
+        let mut guard = self.session.raw();
+        let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
+        let mut sig: *mut c_char = ptr::null_mut();
+        let mut len: libc::size_t = 0;
+        // SAFETY: the channel is live; libssh2 accepts NULL for the parts we do not want.
+        let rc = unsafe {
+            sys::libssh2_channel_get_exit_signal(
+                self.ptr.as_ptr(),
+                &mut sig,
+                &mut len,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if rc != 0 || sig.is_null() {
+            return None;
+        }
+        // SAFETY: libssh2 allocated `len` bytes at `sig` with the session's allocator; we copy
+        // them and give the buffer back to that allocator.
+        unsafe {
+            let name = String::from_utf8_lossy(std::slice::from_raw_parts(sig.cast::<u8>(), len))
+                .into_owned();
+            sys::libssh2_free(sess, sig.cast::<c_void>());
+            Some(name)
+        }
+    }
+}
+
+impl Drop for RawChannel {
+    /// Frees the channel. If it was not closed and the socket is still up, libssh2 would try to
+    /// close it and, being non-blocking, may give up and keep it until the session is freed;
+    /// the driver closes channels (or shuts the socket down) first so that this stays rare.
+    fn drop(&mut self) {
+        let _guard = self.session.raw();
+        // SAFETY: the channel is live and freed exactly once; its session is locked and alive
+        // (we hold a reference to it).
+        unsafe { sys::libssh2_channel_free(self.ptr.as_ptr()) };
+    }
+}
