@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod c;
+pub mod proxy;
 pub mod sshd;
 
 use std::time::Duration;
@@ -16,6 +17,13 @@ pub fn config(sshd: &Sshd) -> Config {
     c.user = sshd.user.clone();
     c.key_path = Some(sshd.key.clone());
     c.connect_timeout = Duration::from_secs(5);
+    c
+}
+
+/// A config that reaches the fixture through `proxy`.
+pub fn config_via(sshd: &Sshd, proxy: &proxy::Proxy) -> Config {
+    let mut c = config(sshd);
+    c.port = proxy.port;
     c
 }
 

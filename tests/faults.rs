@@ -1,0 +1,112 @@
+//! The fault matrix: every call ends within its deadline with a status that says what
+//! happened, and the client recovers by itself.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use smol_ssh::{Client, ErrorKind};
+use support::proxy::Proxy;
+use support::{config_via, raw, Sshd};
+
+fn via_proxy() -> (Sshd, Proxy, Client) {
+    let sshd = Sshd::start();
+    let proxy = Proxy::start(sshd.port);
+    let client = Client::new(config_via(&sshd, &proxy)).unwrap();
+    (sshd, proxy, client)
+}
+
+/// Asserts that `f` ends within `limit`, and returns what it returned.
+fn within<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    let took = start.elapsed();
+    assert!(took <= limit, "took {took:?}, more than {limit:?}");
+    out
+}
+
+#[test]
+fn proxy_forwards() {
+    let (_sshd, proxy, c) = via_proxy();
+    assert_eq!(
+        c.run("echo through", &raw(10)).unwrap().stdout,
+        b"through\n"
+    );
+    assert_eq!(proxy.accepted(), 1);
+}
+
+#[test]
+fn cut_during_a_command_is_disconnected_and_the_next_run_reconnects() {
+    let (_sshd, proxy, c) = via_proxy();
+    c.run("true", &raw(10)).unwrap();
+    let run = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            within(Duration::from_secs(2), || {
+                c.run("echo started; sleep 5", &raw(10))
+            })
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        proxy.cut();
+        h.join().unwrap()
+    });
+    let err = run.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    assert_eq!(err.partial_output().unwrap().stdout, b"started\n");
+    assert_eq!(c.run("echo back", &raw(10)).unwrap().stdout, b"back\n");
+}
+
+#[test]
+fn cut_after_n_bytes_of_a_large_output_keeps_what_came() {
+    let (_sshd, proxy, c) = via_proxy();
+    c.run("true", &raw(10)).unwrap();
+    proxy.cut_after(200_000);
+    proxy.cut(); // the cut-after limit applies to new connections' counters
+    let err = within(Duration::from_secs(3), || {
+        c.run("head -c 5000000 /dev/zero", &raw(10))
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    let got = err.partial_output().unwrap().stdout.len();
+    assert!(got > 0 && got < 200_000, "kept {got} bytes");
+    assert!(err.partial_output().unwrap().stdout.iter().all(|b| *b == 0));
+}
+
+#[test]
+fn stall_at_the_banner_times_out_within_the_connect_timeout() {
+    let (_sshd, proxy, c) = via_proxy();
+    proxy.stall();
+    let err = within(Duration::from_millis(5300), || c.run("true", &raw(30))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.message().contains("connect"), "{err}");
+}
+
+#[test]
+fn stall_during_output_times_out_at_the_deadline() {
+    let (_sshd, proxy, c) = via_proxy();
+    c.run("true", &raw(10)).unwrap();
+    let err = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            within(Duration::from_millis(2300), || {
+                c.run("echo a; sleep 0.3; echo b", &raw(2))
+            })
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        proxy.stall();
+        h.join().unwrap()
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.partial_output().unwrap().stdout, b"a\n");
+}
+
+#[test]
+fn a_slow_peer_still_gets_everything_right() {
+    let (_sshd, proxy, c) = via_proxy();
+    proxy.delay(Duration::from_millis(200));
+    let out = c
+        .run("printf 'slow\\n'; printf 'err' >&2; exit 4", &raw(30))
+        .unwrap();
+    assert_eq!(out.stdout, b"slow\n");
+    assert_eq!(out.stderr, b"err");
+    assert_eq!(out.exit_code, Some(4));
+}
