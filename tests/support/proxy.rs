@@ -151,6 +151,10 @@ impl Drop for Proxy {
     }
 }
 
+/// Chunks read and not yet forwarded (with the time they arrived), and whether the reader
+/// saw the end of its stream.
+type Chunks = (Mutex<(VecDeque<(Instant, Vec<u8>)>, bool)>, Condvar);
+
 /// Copies `from` → `to` on two threads: a reader that timestamps chunks and a writer that
 /// releases them after the delay, unless stalled. `server_bytes` is set on the server→client
 /// direction, which is where the byte-count faults apply.
@@ -161,8 +165,7 @@ fn pump(
     generation: u64,
     server_bytes: Option<Arc<AtomicU64>>,
 ) {
-    let queue: Arc<(Mutex<(VecDeque<(Instant, Vec<u8>)>, bool)>, Condvar)> =
-        Arc::new((Mutex::new((VecDeque::new(), false)), Condvar::new()));
+    let queue: Arc<Chunks> = Arc::new((Mutex::new((VecDeque::new(), false)), Condvar::new()));
     let q = Arc::clone(&queue);
     let from_ctl = from.try_clone().expect("clone socket");
     thread::spawn(move || {
