@@ -102,6 +102,8 @@ int main(void) {
         "set_host_key_fingerprint(MD5)");
   check(smol_ssh_options_set_key_path(opts, "") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
         "set_key_path(\"\")");
+  check(smol_ssh_options_set_keepalive_count_max(opts, 0) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_keepalive_count_max(0)");
   check(new_fails(opts, "host"), "new reports the first bad setter (host)");
   smol_ssh_options_free(opts);
 
@@ -139,6 +141,8 @@ int main(void) {
         "set_keepalive_interval_ms");
   check(smol_ssh_options_set_connect_timeout_ms(opts, UINT64_MAX) == SMOL_SSH_STATUS_OK,
         "set_connect_timeout_ms(UINT64_MAX)");
+  check(smol_ssh_options_set_keepalive_count_max(opts, 3) == SMOL_SSH_STATUS_OK,
+        "set_keepalive_count_max");
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts); /* everything was copied */
   check(err == NULL && client != NULL, "new");

@@ -154,8 +154,9 @@ typedef struct smol_ssh_error smol_ssh_error;
 
 /**
  * Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
- * (user "root", port 22, connect timeout 10 s, shell "sh", keepalive every 15 s, host key
- * accepted on first connect and then remembered); freed with `smol_ssh_options_free`.
+ * (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
+ * silence and dead after 3 unanswered intervals, host key accepted on first connect and then
+ * remembered); freed with `smol_ssh_options_free`.
  *
  * A setter that rejects its value returns SMOL_SSH_STATUS_INVALID_ARGUMENT and keeps the
  * previous value; the first such failure is also remembered and reported, with its message,
@@ -405,14 +406,25 @@ smol_ssh_status smol_ssh_options_set_host_key_fingerprint(struct smol_ssh_option
                                                           const char *fingerprint);
 
 /**
- * Interval of keepalive messages on an idle connection, in milliseconds (whole seconds are
- * used); 0 turns them off. Default 15000.
+ * When nothing has come from the server for this long (milliseconds), check that it is still
+ * there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Default 15000.
  *
  * # Safety
  * `options`: NULL or live.
  */
 smol_ssh_status smol_ssh_options_set_keepalive_interval_ms(struct smol_ssh_options *options,
                                                            uint64_t interval_ms);
+
+/**
+ * How many keepalive intervals may pass without an answer before the connection is declared
+ * dead (`smol_ssh_connected` turns false, runs in flight end DISCONNECTED), like OpenSSH's
+ * ServerAliveCountMax; at least 1. Default 3.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_options_set_keepalive_count_max(struct smol_ssh_options *options,
+                                                         uint32_t count);
 
 /**
  * Frees a result. NULL is a no-op. Free each result exactly once.

@@ -40,15 +40,21 @@ pub struct Config {
     pub shell_kind: ShellKind,
     /// How the server's host key is checked; default accept-first-and-remember.
     pub host_key: HostKeyPolicy,
-    /// Interval of SSH keepalive messages on an idle connection; `Duration::ZERO` turns them off.
-    /// Default 15 s.
+    /// When nothing has come from the server for this long, the client checks that it is
+    /// still there (like OpenSSH's `ServerAliveInterval`); `Duration::ZERO` turns the check
+    /// off. Default 15 s.
     pub keepalive_interval: Duration,
+    /// After `keepalive_interval × keepalive_count_max` without an answer to that check, the
+    /// connection is declared dead (like `ServerAliveCountMax`); at least 1. Default 3.
+    pub keepalive_count_max: u32,
 }
 
 /// The default connect timeout of the reference client.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default keepalive interval.
 pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// The default number of keepalive intervals without an answer before the peer is dead.
+pub const DEFAULT_KEEPALIVE_COUNT_MAX: u32 = 3;
 
 impl Config {
     /// Options for `host` with every default of the reference client.
@@ -64,6 +70,7 @@ impl Config {
             shell_kind: ShellKind::Sh,
             host_key: HostKeyPolicy::AcceptFirst,
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
+            keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
         }
     }
 
@@ -111,6 +118,14 @@ pub(crate) fn check_user(user: &str) -> Result<()> {
 pub(crate) fn check_port(port: u16) -> Result<()> {
     if port == 0 {
         return Err(Error::invalid("must be within 1-65535"));
+    }
+    Ok(())
+}
+
+/// The rule for `keepalive_count_max`: at least 1.
+pub(crate) fn check_keepalive_count_max(count: u32) -> Result<()> {
+    if count == 0 {
+        return Err(Error::invalid("must be at least 1"));
     }
     Ok(())
 }

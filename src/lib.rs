@@ -24,7 +24,10 @@ pub mod shell;
 mod wait;
 
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT};
-pub use config::{Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL};
+pub use config::{
+    Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
+    DEFAULT_KEEPALIVE_INTERVAL,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint};
 pub use output::Output;

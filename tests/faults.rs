@@ -110,3 +110,61 @@ fn a_slow_peer_still_gets_everything_right() {
     assert_eq!(out.stderr, b"err");
     assert_eq!(out.exit_code, Some(4));
 }
+
+fn with_keepalive(sshd: &Sshd, proxy: &Proxy, interval_ms: u64, count: u32) -> Client {
+    let mut cfg = config_via(sshd, proxy);
+    cfg.keepalive_interval = Duration::from_millis(interval_ms);
+    cfg.keepalive_count_max = count;
+    Client::new(cfg).unwrap()
+}
+
+#[test]
+fn an_idle_client_notices_a_dead_peer_within_interval_times_count() {
+    let sshd = Sshd::start();
+    let proxy = Proxy::start(sshd.port);
+    let c = with_keepalive(&sshd, &proxy, 500, 2);
+    c.run("true", &raw(10)).unwrap();
+    proxy.stall();
+    let start = Instant::now();
+    while c.is_connected() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = start.elapsed();
+    assert!(!c.is_connected());
+    // Asked after 0.5 s of silence, dead 2 × 0.5 s later.
+    assert!(
+        took >= Duration::from_millis(1400) && took <= Duration::from_millis(1800),
+        "{took:?}"
+    );
+    proxy.clear();
+    assert_eq!(c.run("echo again", &raw(10)).unwrap().stdout, b"again\n");
+}
+
+#[test]
+fn a_silent_command_on_a_dead_peer_ends_disconnected_before_its_timeout() {
+    let sshd = Sshd::start();
+    let proxy = Proxy::start(sshd.port);
+    let c = with_keepalive(&sshd, &proxy, 500, 2);
+    c.run("true", &raw(10)).unwrap();
+    let err = std::thread::scope(|s| {
+        let h = s.spawn(|| within(Duration::from_millis(2300), || c.run("sleep 20", &raw(30))));
+        std::thread::sleep(Duration::from_millis(200));
+        proxy.stall();
+        h.join().unwrap()
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    assert!(err.message().contains("did not answer"), "{err}");
+}
+
+#[test]
+fn a_healthy_idle_client_stays_connected_with_frequent_checks() {
+    let sshd = Sshd::start();
+    let proxy = Proxy::start(sshd.port);
+    let c = with_keepalive(&sshd, &proxy, 200, 1);
+    c.run("true", &raw(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(c.is_connected());
+    assert_eq!(c.run("echo still", &raw(10)).unwrap().stdout, b"still\n");
+    assert_eq!(proxy.accepted(), 1);
+}

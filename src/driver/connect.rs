@@ -94,12 +94,6 @@ pub(crate) fn connect(
     hostkey::check(&config.host_key, remembered, digest, &server)?;
 
     authenticate(&conn.session, config, &waiter)?;
-
-    let keepalive = config.keepalive_interval.as_secs();
-    if keepalive > 0 {
-        conn.session
-            .set_keepalive(false, keepalive.min(u32::MAX as u64) as u32);
-    }
     Ok(conn)
 }
 

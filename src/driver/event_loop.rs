@@ -9,6 +9,7 @@ use ssh2::BlockDirections;
 
 use super::connect::{self, Attempt, Conn};
 use super::job::{deadline_after, Job, JobKind};
+use super::liveness::{Check, Liveness};
 use super::poll::{self, Interest};
 use super::raw_channel::RawChannel;
 use super::task::{Closing, Phase, Step, Task};
@@ -35,7 +36,7 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         closing: Vec::new(),
         stuck: Vec::new(),
         scratch: vec![0; READ_CHUNK],
-        next_keepalive: None,
+        liveness: None,
     };
     while lp.turn() {}
     lp.drop_conn(true);
@@ -57,7 +58,8 @@ struct Loop {
     /// Channels whose close the server never answered; freed with the connection.
     stuck: Vec<RawChannel>,
     scratch: Vec<u8>,
-    next_keepalive: Option<Instant>,
+    /// The keepalive check of the current connection.
+    liveness: Option<Liveness>,
 }
 
 impl Loop {
@@ -164,7 +166,12 @@ impl Loop {
             Ok(conn) => {
                 self.conn = Some(conn);
                 self.shared.set_connected(true);
-                self.next_keepalive = self.keepalive_after(Instant::now());
+                let c = &self.config;
+                self.liveness = Some(Liveness::new(
+                    c.keepalive_interval,
+                    c.keepalive_count_max,
+                    Instant::now(),
+                ));
             }
             Err(err) => {
                 for job in self.queue.drain(..) {
@@ -214,7 +221,25 @@ impl Loop {
     fn pump_rounds(&mut self, session: &ssh2::Session) -> Option<String> {
         loop {
             let mut progress = false;
-            let mut open_slot_free = true;
+            let now = Instant::now();
+            let opening = self.active.iter().any(|t| t.phase == Phase::Open);
+            if let Some(live) = &mut self.liveness {
+                match live.step(session, !opening, now) {
+                    Check::Quiet => {}
+                    Check::Answered(channel) => {
+                        progress = true;
+                        if let Some(channel) = channel {
+                            self.closing.push(Closing {
+                                channel,
+                                kill: false,
+                                since: now,
+                            });
+                        }
+                    }
+                    Check::Dead(why) => return Some(why),
+                }
+            }
+            let mut open_slot_free = !self.liveness.as_ref().is_some_and(Liveness::asking);
             let mut i = 0;
             let mut lost: Option<String> = None;
             while i < self.active.len() {
@@ -248,7 +273,6 @@ impl Loop {
                 }
             }
             if lost.is_none() {
-                let now = Instant::now();
                 let mut j = 0;
                 while j < self.closing.len() {
                     match self.closing[j].step() {
@@ -268,6 +292,11 @@ impl Loop {
                             break;
                         }
                     }
+                }
+            }
+            if progress {
+                if let Some(live) = &mut self.liveness {
+                    live.heard(Instant::now());
                 }
             }
             if lost.is_some() || !progress {
@@ -338,13 +367,8 @@ impl Loop {
         for task in &mut self.active {
             task.channel = None;
         }
-        self.next_keepalive = None;
+        self.liveness = None;
         self.shared.set_connected(false);
-    }
-
-    fn keepalive_after(&self, now: Instant) -> Option<Instant> {
-        let every = self.config.keepalive_interval;
-        (!every.is_zero()).then(|| deadline_after(now, every))
     }
 
     /// Sleeps until the socket, a caller or the nearest deadline needs attention.
@@ -357,7 +381,8 @@ impl Loop {
         let socket = match &self.conn {
             None => None,
             Some(conn) => {
-                let busy = !self.active.is_empty() || !self.closing.is_empty();
+                let asking = self.liveness.as_ref().is_some_and(Liveness::asking);
+                let busy = !self.active.is_empty() || !self.closing.is_empty() || asking;
                 let interest = if busy {
                     let dirs = conn.session.block_directions();
                     Interest {
@@ -372,7 +397,10 @@ impl Loop {
                     }
                 };
                 deadline = earliest(deadline, self.active.iter().map(|t| t.job.deadline).min());
-                deadline = earliest(deadline, self.next_keepalive);
+                deadline = earliest(
+                    deadline,
+                    self.liveness.as_ref().and_then(Liveness::next_wake),
+                );
                 Some((conn.fd(), interest, busy))
             }
         };
@@ -390,26 +418,7 @@ impl Loop {
         if let Some((_, _, false)) = socket {
             if ready.hangup {
                 self.transport_lost("the server closed the connection");
-                return;
             }
-        }
-        self.keepalive();
-    }
-
-    fn keepalive(&mut self) {
-        let (Some(conn), Some(due)) = (&self.conn, self.next_keepalive) else {
-            return;
-        };
-        let now = Instant::now();
-        if now < due {
-            return;
-        }
-        match conn.session.keepalive_send() {
-            Ok(secs) => self.next_keepalive = Some(now + Duration::from_secs(secs.max(1) as u64)),
-            Err(e) if super::ssh_error::would_block(&e) => {
-                self.next_keepalive = Some(now + Duration::from_secs(1))
-            }
-            Err(e) => self.transport_lost(&format!("keepalive failed: {}", e.message())),
         }
     }
 }

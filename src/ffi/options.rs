@@ -24,8 +24,9 @@ pub enum smol_ssh_shell_kind {
 }
 
 /// Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
-/// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive every 15 s, host key
-/// accepted on first connect and then remembered); freed with `smol_ssh_options_free`.
+/// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
+/// silence and dead after 3 unanswered intervals, host key accepted on first connect and then
+/// remembered); freed with `smol_ssh_options_free`.
 ///
 /// A setter that rejects its value returns SMOL_SSH_STATUS_INVALID_ARGUMENT and keeps the
 /// previous value; the first such failure is also remembered and reported, with its message,
@@ -279,8 +280,8 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
     }
 }
 
-/// Interval of keepalive messages on an idle connection, in milliseconds (whole seconds are
-/// used); 0 turns them off. Default 15000.
+/// When nothing has come from the server for this long (milliseconds), check that it is still
+/// there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Default 15000.
 ///
 /// # Safety
 /// `options`: NULL or live.
@@ -292,6 +293,26 @@ pub unsafe extern "C" fn smol_ssh_options_set_keepalive_interval_ms(
     unsafe {
         set(options, "keepalive_interval_ms", |c| {
             c.keepalive_interval = Duration::from_millis(interval_ms);
+            Ok(())
+        })
+    }
+}
+
+/// How many keepalive intervals may pass without an answer before the connection is declared
+/// dead (`smol_ssh_connected` turns false, runs in flight end DISCONNECTED), like OpenSSH's
+/// ServerAliveCountMax; at least 1. Default 3.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_keepalive_count_max(
+    options: *mut smol_ssh_options,
+    count: u32,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "keepalive_count_max", |c| {
+            config::check_keepalive_count_max(count)?;
+            c.keepalive_count_max = count;
             Ok(())
         })
     }
