@@ -143,6 +143,8 @@ int main(void) {
         "set_connect_timeout_ms(UINT64_MAX)");
   check(smol_ssh_options_set_keepalive_count_max(opts, 3) == SMOL_SSH_STATUS_OK,
         "set_keepalive_count_max");
+  check(smol_ssh_options_set_max_output_bytes(opts, 1000) == SMOL_SSH_STATUS_OK,
+        "set_max_output_bytes");
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts); /* everything was copied */
   check(err == NULL && client != NULL, "new");
@@ -172,6 +174,7 @@ int main(void) {
   r = smol_ssh_run(client, "printf 'a\\000b'; printf 'err\\n' >&2; exit 3", 10000,
                    SMOL_SSH_SHELL_MODE_RAW);
   check(r->status == SMOL_SSH_STATUS_OK && r->error_message == NULL, "run: status OK");
+  check(!r->stdout_truncated && !r->stderr_truncated, "run: not truncated");
   check(r->exit_code == 3 && !r->ok && r->exit_signal == NULL, "run: exit code 3");
   check(r->stdout_len == 3 && memcmp(r->stdout_data, "a\0b", 3) == 0 &&
             r->stdout_data[3] == '\0',
@@ -189,6 +192,13 @@ int main(void) {
   smol_ssh_result_free(r);
   check(strcmp(smol_ssh_result_output(NULL, &len), "") == 0 && len == 0, "result_output(NULL)");
   check(strcmp(smol_ssh_result_output(NULL, NULL), "") == 0, "result_output(NULL, NULL)");
+
+  r = smol_ssh_run(client, "head -c 3000 /dev/zero; echo e >&2; exit 5", 10000,
+                   SMOL_SSH_SHELL_MODE_RAW);
+  check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == 5 && r->stdout_len == 1000 &&
+            r->stdout_truncated && r->stderr_len == 2 && !r->stderr_truncated,
+        "output cap: 1000 bytes kept, truncated flag, exit code kept");
+  smol_ssh_result_free(r);
 
   r = smol_ssh_run(client, "echo forever", UINT64_MAX, SMOL_SSH_SHELL_MODE_RAW);
   check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run with timeout UINT64_MAX");

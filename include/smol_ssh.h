@@ -208,6 +208,15 @@ typedef struct smol_ssh_result {
    * Wall time of the call in microseconds, including any connect.
    */
   uint64_t elapsed_us;
+  /**
+   * The command wrote more to stdout than the client's max_output_bytes: `stdout_data`
+   * holds the first max_output_bytes, the rest was discarded.
+   */
+  bool stdout_truncated;
+  /**
+   * As `stdout_truncated`, for stderr.
+   */
+  bool stderr_truncated;
 } smol_ssh_result;
 
 #ifdef __cplusplus
@@ -425,6 +434,17 @@ smol_ssh_status smol_ssh_options_set_keepalive_interval_ms(struct smol_ssh_optio
  */
 smol_ssh_status smol_ssh_options_set_keepalive_count_max(struct smol_ssh_options *options,
                                                          uint32_t count);
+
+/**
+ * Most bytes kept of each of stdout and stderr per run (0 = no limit); the rest is read and
+ * discarded, so the command still completes, and the result is marked truncated.
+ * Default 67108864 (64 MiB).
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_options_set_max_output_bytes(struct smol_ssh_options *options,
+                                                      uint64_t max_bytes);
 
 /**
  * Frees a result. NULL is a no-op. Free each result exactly once.

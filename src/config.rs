@@ -47,12 +47,18 @@ pub struct Config {
     /// After `keepalive_interval × keepalive_count_max` without an answer to that check, the
     /// connection is declared dead (like `ServerAliveCountMax`); at least 1. Default 3.
     pub keepalive_count_max: u32,
+    /// Most bytes kept of each of stdout and stderr per run; the rest is read and discarded
+    /// (so the command still completes and its exit status is reported) and the output is
+    /// marked truncated. 0 means no limit. Default 64 MiB.
+    pub max_output_bytes: usize,
 }
 
 /// The default connect timeout of the reference client.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default keepalive interval.
 pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// The default cap on each of stdout and stderr per run.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 /// The default number of keepalive intervals without an answer before the peer is dead.
 pub const DEFAULT_KEEPALIVE_COUNT_MAX: u32 = 3;
 
@@ -71,6 +77,7 @@ impl Config {
             host_key: HostKeyPolicy::AcceptFirst,
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
     }
 

@@ -97,10 +97,13 @@ impl Error {
         self.partial.as_deref()
     }
 
-    pub(crate) fn with_partial(mut self, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
-        let out = self.partial.get_or_insert_with(Default::default);
-        out.stdout = stdout;
-        out.stderr = stderr;
+    /// Attaches the output a run had before it failed (its exit fields are ignored).
+    pub(crate) fn with_partial(mut self, partial: Output) -> Self {
+        self.partial = Some(Box::new(Output {
+            exit_code: None,
+            exit_signal: None,
+            ..partial
+        }));
         self
     }
 

@@ -26,7 +26,7 @@ mod wait;
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT};
 pub use config::{
     Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
-    DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint};

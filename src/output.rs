@@ -10,10 +10,14 @@ pub struct Output {
     pub exit_code: Option<i32>,
     /// The signal name the server reported (`"KILL"`, `"TERM"`, ...), if the command was killed.
     pub exit_signal: Option<String>,
-    /// Every byte the command wrote to stdout, unchanged.
+    /// What the command wrote to stdout, unchanged (the first `max_output_bytes`).
     pub stdout: Vec<u8>,
-    /// Every byte the command wrote to stderr, unchanged.
+    /// What the command wrote to stderr, unchanged (the first `max_output_bytes`).
     pub stderr: Vec<u8>,
+    /// The command wrote more to stdout than `max_output_bytes`; the rest was discarded.
+    pub stdout_truncated: bool,
+    /// The command wrote more to stderr than `max_output_bytes`; the rest was discarded.
+    pub stderr_truncated: bool,
     /// Wall time of the whole call, from submission to result (including any connect).
     pub elapsed: Duration,
 }

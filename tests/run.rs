@@ -211,3 +211,25 @@ fn stdin_is_closed_so_readers_do_not_hang() {
     let out = c.run("cat; echo done", &raw(5)).unwrap();
     assert_eq!(out.stdout, b"done\n");
 }
+
+#[test]
+fn output_beyond_the_cap_is_discarded_and_flagged_but_the_command_completes() {
+    let sshd = Sshd::start();
+    let mut cfg = support::config(&sshd);
+    cfg.max_output_bytes = 1000;
+    let c = smol_ssh::Client::new(cfg).unwrap();
+    let out = c
+        .run(
+            "head -c 300000 /dev/zero; printf 'x%.0s' $(seq 10) >&2; exit 7",
+            &raw(10),
+        )
+        .unwrap();
+    assert_eq!(out.exit_code, Some(7));
+    assert_eq!(out.stdout.len(), 1000);
+    assert!(out.stdout_truncated);
+    assert_eq!(out.stderr, b"xxxxxxxxxx");
+    assert!(!out.stderr_truncated);
+    let out = c.run("head -c 1000 /dev/zero", &raw(10)).unwrap();
+    assert_eq!(out.stdout.len(), 1000);
+    assert!(!out.stdout_truncated, "exactly the cap is not truncated");
+}

@@ -178,8 +178,8 @@ impl Loop {
                     job.finish(Err(err.clone()));
                 }
                 for mut task in self.active.drain(..) {
-                    let (out, errs) = task.take_output();
-                    task.job.finish(Err(err.clone().with_partial(out, errs)));
+                    let partial = task.take_output();
+                    task.job.finish(Err(err.clone().with_partial(partial)));
                 }
             }
         }
@@ -197,7 +197,8 @@ impl Loop {
                 JobKind::Run(ref command) => {
                     if job.ticket.claim() {
                         let command = command.clone();
-                        self.active.push(Task::new(job, command));
+                        let cap = self.config.max_output_bytes;
+                        self.active.push(Task::new(job, command, cap));
                     }
                 }
                 JobKind::Close => unreachable!("close jobs are handled at intake"),
@@ -314,8 +315,8 @@ impl Loop {
                 since: Instant::now(),
             });
         }
-        let (out, errs) = task.take_output();
-        task.job.finish(Err(err.with_partial(out, errs)));
+        let partial = task.take_output();
+        task.job.finish(Err(err.with_partial(partial)));
     }
 
     /// The transport died: every command that may have been sent ends as disconnected; one
@@ -330,7 +331,7 @@ impl Loop {
                 keep.push(task);
                 continue;
             }
-            let (out, errs) = task.take_output();
+            let partial = task.take_output();
             let err = Error::new(
                 ErrorKind::Disconnected,
                 format!(
@@ -338,7 +339,7 @@ impl Loop {
                     task.phase.describe()
                 ),
             );
-            task.job.finish(Err(err.with_partial(out, errs)));
+            task.job.finish(Err(err.with_partial(partial)));
         }
         self.active = keep;
     }
@@ -348,8 +349,8 @@ impl Loop {
             job.finish(Err(err.clone()));
         }
         for mut task in std::mem::take(&mut self.active) {
-            let (out, errs) = task.take_output();
-            task.job.finish(Err(err.clone().with_partial(out, errs)));
+            let partial = task.take_output();
+            task.job.finish(Err(err.clone().with_partial(partial)));
         }
     }
 

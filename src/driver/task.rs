@@ -57,8 +57,10 @@ pub(crate) struct Task {
     pub command: String,
     pub phase: Phase,
     pub channel: Option<RawChannel>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    /// Output so far (exit fields unset until the end).
+    out: Output,
+    /// Most bytes kept per stream; 0 = no limit.
+    cap: usize,
     /// How many times the connection died while this task was opening its channel (a job
     /// whose channel never opened may be retried once on a new connection).
     pub attempts: u8,
@@ -72,24 +74,21 @@ enum Call {
 }
 
 impl Task {
-    pub(crate) fn new(job: Job, command: String) -> Self {
+    pub(crate) fn new(job: Job, command: String, cap: usize) -> Self {
         Task {
             job,
             command,
             phase: Phase::Open,
             channel: None,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
+            out: Output::default(),
+            cap,
             attempts: 0,
         }
     }
 
     /// The output so far, for a result that ends early.
-    pub(crate) fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
-        (
-            std::mem::take(&mut self.stdout),
-            std::mem::take(&mut self.stderr),
-        )
+    pub(crate) fn take_output(&mut self) -> Output {
+        std::mem::take(&mut self.out)
     }
 
     /// Advances as far as possible. `may_open`: whether this task holds the session's one
@@ -121,7 +120,7 @@ impl Task {
                         next.map_or(Call::WouldBlock, |p| self.advance(p))
                     }),
                 (Phase::Read, Some(ch)) => {
-                    match read_available(ch, &mut self.stdout, &mut self.stderr, scratch) {
+                    match read_available(ch, &mut self.out, self.cap, scratch) {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
@@ -162,13 +161,10 @@ impl Task {
             Some(_) => None,
             None => Some(ch.exit_status()),
         };
-        let (stdout, stderr) = self.take_output();
         Output {
             exit_code,
             exit_signal,
-            stdout,
-            stderr,
-            elapsed: Default::default(),
+            ..self.take_output()
         }
     }
 }
@@ -190,20 +186,37 @@ fn ignore_channel_error(
 /// Reads whatever stdout and stderr hold now; true if any byte came.
 fn read_available(
     ch: &mut RawChannel,
-    stdout: &mut Vec<u8>,
-    stderr: &mut Vec<u8>,
+    out: &mut Output,
+    cap: usize,
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
-    let a = drain(ch, 0, stdout, scratch)?;
-    let b = drain(ch, 1, stderr, scratch)?;
+    let a = drain(
+        ch,
+        0,
+        &mut out.stdout,
+        &mut out.stdout_truncated,
+        cap,
+        scratch,
+    )?;
+    let b = drain(
+        ch,
+        1,
+        &mut out.stderr,
+        &mut out.stderr_truncated,
+        cap,
+        scratch,
+    )?;
     Ok(a || b)
 }
 
-/// Reads one stream until it would block or has nothing more; true if any byte came.
+/// Reads one stream until it would block or has nothing more, keeping at most `cap` bytes
+/// (0 = all) and discarding the rest; true if any byte came.
 fn drain(
     ch: &mut RawChannel,
     stream: i32,
     into: &mut Vec<u8>,
+    truncated: &mut bool,
+    cap: usize,
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
     let mut got = false;
@@ -211,7 +224,13 @@ fn drain(
         if n == 0 {
             break;
         }
-        into.extend_from_slice(&scratch[..n]);
+        let keep = if cap == 0 {
+            n
+        } else {
+            n.min(cap.saturating_sub(into.len()))
+        };
+        into.extend_from_slice(&scratch[..keep]);
+        *truncated |= keep < n;
         got = true;
     }
     Ok(got)

@@ -317,3 +317,22 @@ pub unsafe extern "C" fn smol_ssh_options_set_keepalive_count_max(
         })
     }
 }
+
+/// Most bytes kept of each of stdout and stderr per run (0 = no limit); the rest is read and
+/// discarded, so the command still completes, and the result is marked truncated.
+/// Default 67108864 (64 MiB).
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_max_output_bytes(
+    options: *mut smol_ssh_options,
+    max_bytes: u64,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "max_output_bytes", |c| {
+            c.max_output_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+            Ok(())
+        })
+    }
+}

@@ -34,6 +34,11 @@ pub struct smol_ssh_result {
     pub error_message: *const c_char,
     /// Wall time of the call in microseconds, including any connect.
     pub elapsed_us: u64,
+    /// The command wrote more to stdout than the client's max_output_bytes: `stdout_data`
+    /// holds the first max_output_bytes, the rest was discarded.
+    pub stdout_truncated: bool,
+    /// As `stdout_truncated`, for stderr.
+    pub stderr_truncated: bool,
 }
 
 /// The allocation behind a `smol_ssh_result*`: the public struct first, then what its
@@ -81,6 +86,8 @@ pub(crate) fn into_c(result: Result<Output, Error>) -> *mut smol_ssh_result {
             ok,
             error_message: std::ptr::null(),
             elapsed_us: out.elapsed.as_micros().min(u64::MAX as u128) as u64,
+            stdout_truncated: out.stdout_truncated,
+            stderr_truncated: out.stderr_truncated,
         },
         stdout: nul_terminated(out.stdout),
         stderr: nul_terminated(out.stderr),
