@@ -221,3 +221,30 @@ fn wait_gives_up_at_once_on_a_rejected_host_key() {
     assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
     assert!(start.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn auth_failures_of_every_kind_are_auth_failed_within_the_connect_timeout() {
+    let sshd = Sshd::start();
+    let garbage = sshd.dir().join("garbage_key");
+    std::fs::write(
+        &garbage,
+        b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n",
+    )
+    .unwrap();
+    let encrypted = sshd.new_authorized_key("locked_ed25519", "sesame");
+    let mut cases = vec![];
+    let mut cfg = config(&sshd);
+    cfg.key_path = Some(garbage);
+    cases.push(("garbage key file", cfg));
+    let mut cfg = config(&sshd);
+    cfg.key_path = Some(encrypted);
+    cases.push(("encrypted key without passphrase", cfg));
+    let mut cfg = config(&sshd);
+    cfg.user = "no-such-user-smolssh".into();
+    cases.push(("user that does not exist", cfg));
+    for (what, cfg) in cases {
+        let (err, took) = connect_error(cfg);
+        assert_eq!(err.kind(), ErrorKind::AuthFailed, "{what}: {err}");
+        assert!(took < Duration::from_secs(5), "{what}: {took:?}");
+    }
+}

@@ -33,6 +33,8 @@ struct Shared {
     accepted: AtomicUsize,
     stopping: AtomicBool,
     conns: Mutex<Vec<(TcpStream, TcpStream)>>,
+    /// Sizes of the chunks forwarded from the server, in order (all connections).
+    server_chunks: Mutex<Vec<usize>>,
 }
 
 pub struct Proxy {
@@ -52,6 +54,7 @@ impl Proxy {
             accepted: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
+            server_chunks: Mutex::new(Vec::new()),
         });
         let s = Arc::clone(&shared);
         thread::spawn(move || {
@@ -88,6 +91,12 @@ impl Proxy {
             }
         });
         Proxy { port, shared }
+    }
+
+    /// Sizes of the chunks forwarded from the server so far (one write of sshd's is usually
+    /// one chunk, and one SSH packet or flight of packets).
+    pub fn server_chunks(&self) -> Vec<usize> {
+        self.shared.server_chunks.lock().unwrap().clone()
     }
 
     /// Connections accepted so far.
@@ -248,6 +257,7 @@ fn pump(
                     }
                 }
                 counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                s.server_chunks.lock().unwrap().push(chunk.len());
             }
             if to.write_all(&chunk).is_err() {
                 return;
