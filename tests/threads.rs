@@ -64,3 +64,30 @@ fn commands_run_in_parallel_over_the_one_connection() {
         assert_eq!(handle.join().unwrap(), format!("{t}\n").as_bytes());
     }
 }
+
+#[test]
+fn sixty_four_threads_times_two_hundred_commands_nothing_swapped_lost_or_corrupted() {
+    let sshd = Sshd::start();
+    let c = Arc::new(client(&sshd));
+    let threads: Vec<_> = (0..64)
+        .map(|t| {
+            let c = Arc::clone(&c);
+            std::thread::spawn(move || {
+                let mut wrong = 0;
+                for i in 0..200 {
+                    let marker = format!("m{t}x{i}");
+                    match c.run(&format!("echo {marker}"), &raw(60)) {
+                        Ok(out) if out.stdout == format!("{marker}\n").as_bytes() && out.ok() => {}
+                        other => {
+                            wrong += 1;
+                            eprintln!("thread {t} run {i}: {other:?}");
+                        }
+                    }
+                }
+                wrong
+            })
+        })
+        .collect();
+    let wrong: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(wrong, 0, "{wrong} of 12800 results were wrong");
+}
