@@ -139,7 +139,9 @@ typedef int32_t smol_ssh_shell_mode;
 
 /**
  * A client of one guest: one persistent SSH connection, made on first use and remade when it
- * dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`.
+ * dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. If an internal error (a panic) is
+ * ever caught in a call on a client, that call returns SMOL_SSH_STATUS_PANIC and every later
+ * call on the client does too, since its state may be damaged; free it and make a new one.
  *
  * Thread safety: every function taking a client may be called from any thread, and from many
  * threads at once on the same client (runs share the one connection), except
@@ -279,7 +281,8 @@ struct smol_ssh_result *smol_ssh_wait(struct smol_ssh_client *client,
 
 /**
  * Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
- * the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, else OK.
+ * the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, PANIC for a
+ * client made unusable by an earlier internal error, else OK.
  *
  * # Safety
  * `client` is NULL or live.

@@ -1,6 +1,7 @@
 //! `smol_ssh_client`: the handle, and the calls that use it.
 
 use std::ffi::c_char;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::boundary::{guard, str_arg};
@@ -24,24 +25,51 @@ pub enum smol_ssh_shell_mode {
 }
 
 /// A client of one guest: one persistent SSH connection, made on first use and remade when it
-/// dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`.
+/// dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. If an internal error (a panic) is
+/// ever caught in a call on a client, that call returns SMOL_SSH_STATUS_PANIC and every later
+/// call on the client does too, since its state may be damaged; free it and make a new one.
 ///
 /// Thread safety: every function taking a client may be called from any thread, and from many
 /// threads at once on the same client (runs share the one connection), except
 /// `smol_ssh_free`, which must be the last call on the client, with no other call in progress.
 pub struct smol_ssh_client {
     inner: Client,
+    /// Set when a panic was caught in a call on this client: its state may be damaged, so it
+    /// refuses further work (SMOL_SSH_STATUS_PANIC) until it is freed.
+    poisoned: AtomicBool,
 }
 
-/// Borrows the client behind a pointer.
+/// Borrows the client behind a pointer, refusing a poisoned one.
 ///
 /// # Safety
 /// `client` is NULL or a live pointer from `smol_ssh_new`.
 unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<&'a Client, Error> {
     // SAFETY: per the contract.
-    unsafe { client.as_ref() }
-        .map(|c| &c.inner)
-        .ok_or_else(|| Error::invalid("client is NULL"))
+    let c = unsafe { client.as_ref() }.ok_or_else(|| Error::invalid("client is NULL"))?;
+    if c.poisoned.load(Ordering::Acquire) {
+        return Err(Error::new(
+            ErrorKind::Panic,
+            "this client is unusable after an internal error (a caught panic); free it and make a new one",
+        ));
+    }
+    Ok(&c.inner)
+}
+
+/// Marks the client unusable after a panic was caught in a call on it.
+///
+/// # Safety
+/// `client` is NULL or a live pointer from `smol_ssh_new`.
+unsafe fn poison(client: *const smol_ssh_client) {
+    // SAFETY: per the contract; only an atomic is touched.
+    if let Some(c) = unsafe { client.as_ref() } {
+        c.poisoned.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes the next smol_ssh_run on this thread panic inside the boundary (unit tests only).
+    static PANIC_IN_NEXT_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Makes a client from `options` (which may be freed right after: everything is copied).
@@ -79,7 +107,10 @@ pub unsafe extern "C" fn smol_ssh_new(
             }
             match Client::new(opts.config.clone()) {
                 Ok(inner) => {
-                    let client = Box::into_raw(Box::new(smol_ssh_client { inner }));
+                    let client = Box::into_raw(Box::new(smol_ssh_client {
+                        inner,
+                        poisoned: AtomicBool::new(false),
+                    }));
                     // SAFETY: as above.
                     unsafe { *client_out = client };
                     std::ptr::null_mut()
@@ -126,10 +157,19 @@ pub unsafe extern "C" fn smol_ssh_run(
     timeout_ms: u64,
     shell_mode: i32,
 ) -> *mut smol_ssh_result {
-    guard(result::panic_result, || {
+    let on_panic = || {
+        // SAFETY: per the contract.
+        unsafe { poison(client) };
+        result::panic_result()
+    };
+    guard(on_panic, || {
         let run = || -> Result<_, Error> {
             // SAFETY: per the contract.
             let client = unsafe { client_ref(client) }?;
+            #[cfg(test)]
+            if PANIC_IN_NEXT_RUN.with(|p| p.replace(false)) {
+                panic!("injected by a unit test");
+            }
             // SAFETY: per the contract.
             let command = unsafe { str_arg(command, "command") }?;
             let mode = match shell_mode {
@@ -166,7 +206,12 @@ pub unsafe extern "C" fn smol_ssh_wait(
     timeout_ms: u64,
     interval_ms: u64,
 ) -> *mut smol_ssh_result {
-    guard(result::panic_result, || {
+    let on_panic = || {
+        // SAFETY: per the contract.
+        unsafe { poison(client) };
+        result::panic_result()
+    };
+    guard(on_panic, || {
         let started = std::time::Instant::now();
         let wait = || -> Result<_, Error> {
             // SAFETY: per the contract.
@@ -187,14 +232,19 @@ pub unsafe extern "C" fn smol_ssh_wait(
 }
 
 /// Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
-/// the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, else OK.
+/// the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, PANIC for a
+/// client made unusable by an earlier internal error, else OK.
 ///
 /// # Safety
 /// `client` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_close(client: *mut smol_ssh_client) -> smol_ssh_status {
     guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || {
+            // SAFETY: per the contract.
+            unsafe { poison(client) };
+            smol_ssh_status::SMOL_SSH_STATUS_PANIC
+        },
         || {
             // SAFETY: per the contract.
             match unsafe { client_ref(client) } {
@@ -221,4 +271,49 @@ pub unsafe extern "C" fn smol_ssh_connected(client: *const smol_ssh_client) -> b
             unsafe { client_ref(client) }.is_ok_and(|c| c.is_connected())
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::options::{
+        smol_ssh_options_free, smol_ssh_options_new, smol_ssh_options_set_host,
+    };
+    use crate::ffi::result::smol_ssh_result_free;
+
+    #[test]
+    fn a_caught_panic_poisons_the_client_and_every_later_call_says_so() {
+        unsafe {
+            let opts = smol_ssh_options_new();
+            smol_ssh_options_set_host(opts, c"192.0.2.1".as_ptr());
+            let mut client = std::ptr::null_mut();
+            assert!(smol_ssh_new(opts, &mut client).is_null());
+            smol_ssh_options_free(opts);
+
+            let hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            PANIC_IN_NEXT_RUN.with(|p| p.set(true));
+            let r = smol_ssh_run(client, c"true".as_ptr(), 5000, 1);
+            std::panic::set_hook(hook);
+            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            smol_ssh_result_free(r);
+
+            let r = smol_ssh_run(client, c"true".as_ptr(), 5000, 1);
+            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            let msg = std::ffi::CStr::from_ptr((*r).error_message)
+                .to_str()
+                .unwrap();
+            assert!(msg.contains("unusable"), "{msg}");
+            smol_ssh_result_free(r);
+            let r = smol_ssh_wait(client, 1000, 0);
+            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            smol_ssh_result_free(r);
+            assert_eq!(
+                smol_ssh_close(client),
+                smol_ssh_status::SMOL_SSH_STATUS_PANIC
+            );
+            assert!(!smol_ssh_connected(client));
+            smol_ssh_free(client);
+        }
+    }
 }
