@@ -12,7 +12,7 @@ TEST_ACCOUNT := smolssh
 export CBINDGEN_VERSION
 export CBINDGEN
 
-.PHONY: all deps build release header demo test smoke clean-test-account clean
+.PHONY: all deps build release header demo test smoke check-memory clean-test-account clean
 
 all: release
 
@@ -49,12 +49,37 @@ smoke: deps build/smoke
 	$(MAKE) --no-print-directory clean-test-account; exit $$status
 
 ## Everything CI runs: unit and integration tests against a real sshd, the header check, the
-## C smoke program and the C++ header check. As root the test account is removed afterwards.
+## C smoke program and the C++ header check, then the C suite under valgrind and ASan. As root
+## the test account is removed afterwards.
 test: deps
 	@status=0; \
 	$(CARGO) test || status=$$?; \
+	[ $$status -ne 0 ] || $(MAKE) --no-print-directory memory-checks || status=$$?; \
 	$(MAKE) --no-print-directory clean-test-account; \
 	exit $$status
+
+## The C smoke program under valgrind (0 errors, 0 bytes definitely lost) and under
+## AddressSanitizer + UBSan + LeakSanitizer, each against a private sshd.
+check-memory: deps
+	@status=0; $(MAKE) --no-print-directory memory-checks || status=$$?; \
+	$(MAKE) --no-print-directory clean-test-account; exit $$status
+
+memory-checks: release
+	@mkdir -p build
+	$(CC) $(CFLAGS_STRICT) -g -Iinclude examples-c/smoke.c -o build/smoke-valgrind \
+		-L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lsmol_ssh
+	$(CC) $(CFLAGS_STRICT) -g -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude \
+		examples-c/smoke.c -o build/smoke-asan \
+		-L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lsmol_ssh
+	$(CARGO) build --quiet --release --example with_sshd
+	./target/release/examples/with_sshd valgrind --quiet --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite --show-leak-kinds=definite ./build/smoke-valgrind \
+		> build/valgrind.log 2>&1 || { cat build/valgrind.log; exit 1; }
+	@grep -q "PASSED: 0 failure" build/valgrind.log && echo "valgrind: smoke passed, 0 errors, 0 bytes definitely lost"
+	ASAN_OPTIONS=detect_leaks=1:exitcode=98 UBSAN_OPTIONS=halt_on_error=1 \
+		./target/release/examples/with_sshd ./build/smoke-asan > build/asan.log 2>&1 \
+		|| { cat build/asan.log; exit 1; }
+	@grep -q "PASSED: 0 failure" build/asan.log && echo "asan+ubsan+lsan: smoke passed, no reports"
 
 clean-test-account:
 	@scripts/remove-test-account.sh $(TEST_ACCOUNT)

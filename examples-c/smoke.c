@@ -168,6 +168,15 @@ int main(void) {
   check(is_invalid(smol_ssh_run(client, "true", 5000, 2)), "run(shell_mode 2)");
   check(is_invalid(smol_ssh_run(client, bad_utf8, 5000, SMOL_SSH_SHELL_MODE_RAW)),
         "run(bad UTF-8)");
+  {
+    size_t big = 1024 * 1024;
+    char *command = malloc(big + 1);
+    memset(command, 'x', big);
+    command[big] = '\0';
+    check(is_invalid(smol_ssh_run(client, command, 5000, SMOL_SSH_SHELL_MODE_RAW)),
+          "run(1 MiB command)");
+    free(command);
+  }
   check(!smol_ssh_connected(client), "bad arguments did not connect");
 
   /* Real runs. */

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 CBINDGEN_VERSION="${CBINDGEN_VERSION:-0.29.4}"
-PACKAGES=(openssh-server openssh-client libssl-dev pkg-config gcc g++ make binutils)
+PACKAGES=(openssh-server openssh-client libssl-dev pkg-config gcc g++ make binutils valgrind)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -19,6 +19,11 @@ pub struct RunOptions {
     pub mode: ShellMode,
 }
 
+/// Longest command (after login-shell wrapping) sent in one exec request. libssh2 builds each
+/// outgoing packet in a 35000-byte buffer; a longer request fails inside libssh2 as if the
+/// transport had broken, which would end every run sharing the connection.
+pub const MAX_COMMAND_BYTES: usize = 32 * 1024;
+
 /// The reference client's default run timeout.
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,6 +82,13 @@ impl Client {
             )));
         }
         let wrapped = shell::wrap(command, self.config().shell_kind, options.mode);
+        if wrapped.len() > MAX_COMMAND_BYTES {
+            return Err(Error::invalid(format!(
+                "command is {} bytes once wrapped; at most {MAX_COMMAND_BYTES} fit in one SSH \
+                 exec request (send a script instead)",
+                wrapped.len()
+            )));
+        }
         let start = Instant::now();
         let job = Job::new(
             JobKind::Run(wrapped),

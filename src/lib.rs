@@ -23,7 +23,7 @@ mod output;
 pub mod shell;
 mod wait;
 
-pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT};
+pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT, MAX_COMMAND_BYTES};
 pub use config::{
     Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
     DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES,

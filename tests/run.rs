@@ -233,3 +233,20 @@ fn output_beyond_the_cap_is_discarded_and_flagged_but_the_command_completes() {
     assert_eq!(out.stdout.len(), 1000);
     assert!(!out.stdout_truncated, "exactly the cap is not truncated");
 }
+
+#[test]
+fn commands_up_to_32_kib_run_and_longer_ones_are_refused_without_hurting_the_connection() {
+    let sshd = Sshd::start();
+    let c = client(&sshd);
+    let fits = format!("echo ok #{}", "x".repeat(smol_ssh::MAX_COMMAND_BYTES - 9));
+    assert_eq!(fits.len(), smol_ssh::MAX_COMMAND_BYTES);
+    assert_eq!(c.run(&fits, &raw(10)).unwrap().stdout, b"ok\n");
+    let connections = sshd.connections();
+    for len in [smol_ssh::MAX_COMMAND_BYTES + 1, 40_000, 1 << 20] {
+        let err = c.run(&"x".repeat(len), &raw(10)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        assert!(err.message().contains("32768"), "{err}");
+    }
+    assert_eq!(c.run("echo same", &raw(10)).unwrap().stdout, b"same\n");
+    assert_eq!(sshd.connections(), connections);
+}
