@@ -104,6 +104,8 @@ int main(void) {
         "set_key_path(\"\")");
   check(smol_ssh_options_set_keepalive_count_max(opts, 0) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
         "set_keepalive_count_max(0)");
+  check(smol_ssh_options_set_known_hosts(opts, "", true) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_known_hosts(\"\")");
   check(new_fails(opts, "host"), "new reports the first bad setter (host)");
   smol_ssh_options_free(opts);
 
@@ -133,6 +135,11 @@ int main(void) {
         "set_connect_timeout_ms");
   check(smol_ssh_options_set_shell_kind(opts, SMOL_SSH_SHELL_KIND_SH) == SMOL_SSH_STATUS_OK,
         "set_shell_kind");
+  check(smol_ssh_options_set_known_hosts(opts, "/nonexistent/known_hosts", false) ==
+            SMOL_SSH_STATUS_OK,
+        "set_known_hosts");
+  check(smol_ssh_options_set_known_hosts(opts, NULL, false) == SMOL_SSH_STATUS_OK,
+        "set_known_hosts(NULL)");
   check(smol_ssh_options_set_host_key_fingerprint(opts, NULL) == SMOL_SSH_STATUS_OK,
         "set_host_key_fingerprint(NULL)");
   check(smol_ssh_options_set_keepalive_interval_ms(opts, UINT64_MAX) == SMOL_SSH_STATUS_OK,

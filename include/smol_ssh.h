@@ -450,6 +450,20 @@ smol_ssh_status smol_ssh_options_set_max_output_bytes(struct smol_ssh_options *o
                                                       uint64_t max_bytes);
 
 /**
+ * Check host keys against an OpenSSH known_hosts file at `path` (plain or hashed entries,
+ * `host` or `[host]:port`): a mismatch is SMOL_SSH_STATUS_HOST_KEY_REJECTED; an unknown host is
+ * rejected too, unless `add_unknown` is true, in which case its key is appended to the file
+ * (created if missing). NULL restores the default policy (accept the first key, then refuse
+ * any other). Replaces a fingerprint pin, and the other way round.
+ *
+ * # Safety
+ * As for `smol_ssh_options_set_host`.
+ */
+smol_ssh_status smol_ssh_options_set_known_hosts(struct smol_ssh_options *options,
+                                                 const char *path,
+                                                 bool add_unknown);
+
+/**
  * Frees a result. NULL is a no-op. Free each result exactly once.
  *
  * # Safety

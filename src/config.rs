@@ -16,6 +16,10 @@ pub enum HostKeyPolicy {
     /// Accept only a key whose OpenSSH SHA-256 fingerprint is this (`SHA256:` + unpadded base64,
     /// as `ssh-keygen -lf` prints it).
     Fingerprint(String),
+    /// Check the key against an OpenSSH known_hosts file (plain or hashed entries, `host` or
+    /// `[host]:port`). A mismatch is refused; a host not in the file is refused, or, with
+    /// `add_unknown`, appended to the file (created if missing) and accepted.
+    KnownHosts { path: PathBuf, add_unknown: bool },
 }
 
 /// Everything a [`Client`](crate::Client) needs to reach a guest. Nothing connects when it is
@@ -98,8 +102,14 @@ impl Config {
                 return Err(Error::invalid("key_path must not be empty when given"));
             }
         }
-        if let HostKeyPolicy::Fingerprint(fp) = &self.host_key {
-            crate::hostkey::parse_fingerprint(fp)?;
+        match &self.host_key {
+            HostKeyPolicy::Fingerprint(fp) => {
+                crate::hostkey::parse_fingerprint(fp)?;
+            }
+            HostKeyPolicy::KnownHosts { path, .. } if path.as_os_str().is_empty() => {
+                return Err(Error::invalid("known_hosts path must not be empty"));
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use ssh2::{BlockDirections, HashType, Session};
 
+use super::known_hosts;
 use super::poll::{self, Interest, Waker};
 use super::ssh_error::{code, code_of, nb};
-use crate::config::Config;
+use crate::config::{Config, HostKeyPolicy};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey;
 
@@ -91,7 +92,12 @@ pub(crate) fn connect(
                 format!("{server} presented no usable host key"),
             )
         })?;
-    hostkey::check(&config.host_key, remembered, digest, &server)?;
+    match &config.host_key {
+        HostKeyPolicy::KnownHosts { path, add_unknown } => {
+            known_hosts::check(&conn.session, path, *add_unknown, &config.host, config.port)?
+        }
+        policy => hostkey::check(policy, remembered, digest, &server)?,
+    }
 
     authenticate(&conn.session, config, &waiter)?;
     Ok(conn)

@@ -4,6 +4,7 @@
 mod connect;
 mod event_loop;
 mod job;
+mod known_hosts;
 mod liveness;
 mod poll;
 mod raw_channel;

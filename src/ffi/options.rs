@@ -336,3 +336,32 @@ pub unsafe extern "C" fn smol_ssh_options_set_max_output_bytes(
         })
     }
 }
+
+/// Check host keys against an OpenSSH known_hosts file at `path` (plain or hashed entries,
+/// `host` or `[host]:port`): a mismatch is SMOL_SSH_STATUS_HOST_KEY_REJECTED; an unknown host is
+/// rejected too, unless `add_unknown` is true, in which case its key is appended to the file
+/// (created if missing). NULL restores the default policy (accept the first key, then refuse
+/// any other). Replaces a fingerprint pin, and the other way round.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_known_hosts(
+    options: *mut smol_ssh_options,
+    path: *const c_char,
+    add_unknown: bool,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "known_hosts", |c| {
+            c.host_key = match opt_str_arg(path, "known_hosts")? {
+                None => HostKeyPolicy::AcceptFirst,
+                Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
+                Some(path) => HostKeyPolicy::KnownHosts {
+                    path: path.into(),
+                    add_unknown,
+                },
+            };
+            Ok(())
+        })
+    }
+}
