@@ -374,6 +374,11 @@ impl Loop {
 
     /// Sleeps until the socket, a caller or the nearest deadline needs attention.
     fn sleep(&mut self) {
+        // The connection died during this turn with work still waiting (a run kept for its
+        // one retry): reconnect at once rather than wait for a wake-up that may never come.
+        if self.conn.is_none() && self.needs_connection() {
+            return;
+        }
         let mut deadline = self.queue.iter().map(|j| j.deadline).min();
         let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
