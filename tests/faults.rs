@@ -21,6 +21,10 @@ fn within<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
     let took = start.elapsed();
+    eprintln!(
+        "[timing] {:?}: {took:.2?} (limit {limit:?})",
+        std::thread::current().name().unwrap_or("?")
+    );
     assert!(took <= limit, "took {took:?}, more than {limit:?}");
     out
 }
