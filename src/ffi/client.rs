@@ -66,6 +66,17 @@ unsafe fn poison(client: *const smol_ssh_client) {
     }
 }
 
+/// What a call on `client` returns when a panic was caught in it: the client is poisoned and
+/// the result says PANIC.
+///
+/// # Safety
+/// `client` is NULL or a live pointer from `smol_ssh_new`.
+unsafe fn poisoned_result(client: *const smol_ssh_client) -> *mut smol_ssh_result {
+    // SAFETY: per the contract.
+    unsafe { poison(client) };
+    result::panic_result()
+}
+
 #[cfg(test)]
 thread_local! {
     /// Makes the next smol_ssh_run on this thread panic inside the boundary (unit tests only).
@@ -157,38 +168,37 @@ pub unsafe extern "C" fn smol_ssh_run(
     timeout_ms: u64,
     shell_mode: i32,
 ) -> *mut smol_ssh_result {
-    let on_panic = || {
-        // SAFETY: per the contract.
-        unsafe { poison(client) };
-        result::panic_result()
-    };
-    guard(on_panic, || {
-        let run = || -> Result<_, Error> {
-            // SAFETY: per the contract.
-            let client = unsafe { client_ref(client) }?;
-            #[cfg(test)]
-            if PANIC_IN_NEXT_RUN.with(|p| p.replace(false)) {
-                panic!("injected by a unit test");
-            }
-            // SAFETY: per the contract.
-            let command = unsafe { str_arg(command, "command") }?;
-            let mode = match shell_mode {
-                0 => ShellMode::Login,
-                1 => ShellMode::Raw,
-                other => {
-                    return Err(Error::invalid(format!(
-                        "shell_mode {other} is not a smol_ssh_shell_mode"
-                    )))
+    // SAFETY (both closures): per the contract.
+    guard(
+        || unsafe { poisoned_result(client) },
+        || {
+            let run = || -> Result<_, Error> {
+                // SAFETY: per the contract.
+                let client = unsafe { client_ref(client) }?;
+                #[cfg(test)]
+                if PANIC_IN_NEXT_RUN.with(|p| p.replace(false)) {
+                    panic!("injected by a unit test");
                 }
+                // SAFETY: per the contract.
+                let command = unsafe { str_arg(command, "command") }?;
+                let mode = match shell_mode {
+                    0 => ShellMode::Login,
+                    1 => ShellMode::Raw,
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "shell_mode {other} is not a smol_ssh_shell_mode"
+                        )))
+                    }
+                };
+                let options = RunOptions {
+                    timeout: Duration::from_millis(timeout_ms),
+                    mode,
+                };
+                client.run(command, &options)
             };
-            let options = RunOptions {
-                timeout: Duration::from_millis(timeout_ms),
-                mode,
-            };
-            client.run(command, &options)
-        };
-        result::into_c(run())
-    })
+            result::into_c(run())
+        },
+    )
 }
 
 /// The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
@@ -206,29 +216,28 @@ pub unsafe extern "C" fn smol_ssh_wait(
     timeout_ms: u64,
     interval_ms: u64,
 ) -> *mut smol_ssh_result {
-    let on_panic = || {
-        // SAFETY: per the contract.
-        unsafe { poison(client) };
-        result::panic_result()
-    };
-    guard(on_panic, || {
-        let started = std::time::Instant::now();
-        let wait = || -> Result<_, Error> {
-            // SAFETY: per the contract.
-            let client = unsafe { client_ref(client) }?;
-            let interval = match interval_ms {
-                0 => crate::DEFAULT_WAIT_INTERVAL,
-                ms => Duration::from_millis(ms),
+    // SAFETY (both closures): per the contract.
+    guard(
+        || unsafe { poisoned_result(client) },
+        || {
+            let started = std::time::Instant::now();
+            let wait = || -> Result<_, Error> {
+                // SAFETY: per the contract.
+                let client = unsafe { client_ref(client) }?;
+                let interval = match interval_ms {
+                    0 => crate::DEFAULT_WAIT_INTERVAL,
+                    ms => Duration::from_millis(ms),
+                };
+                client.wait_for_ssh(Duration::from_millis(timeout_ms), interval)?;
+                Ok(crate::Output::default())
             };
-            client.wait_for_ssh(Duration::from_millis(timeout_ms), interval)?;
-            Ok(crate::Output::default())
-        };
-        let outcome = wait().map_err(|e| e.with_elapsed(started.elapsed()));
-        result::into_c(outcome.map(|mut out| {
-            out.elapsed = started.elapsed();
-            out
-        }))
-    })
+            let outcome = wait().map_err(|e| e.with_elapsed(started.elapsed()));
+            result::into_c(outcome.map(|mut out| {
+                out.elapsed = started.elapsed();
+                out
+            }))
+        },
+    )
 }
 
 /// Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
