@@ -8,11 +8,17 @@ CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 CBINDGEN := $(shell command -v cbindgen 2>/dev/null || echo $${CARGO_HOME:-$$HOME/.cargo}/bin/cbindgen)
 RELEASE_DIR := target/release
 TEST_ACCOUNT := smolssh
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The ABI's major version: the SONAME is libsmol_ssh.so.$(SOVERSION). Kept equal to build.rs.
+SOVERSION := 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR := $(PREFIX)/lib
 
 export CBINDGEN_VERSION
 export CBINDGEN
 
-.PHONY: all deps build release header demo test smoke check-memory clean-test-account clean
+.PHONY: all deps build release header demo test smoke check-memory install clean-test-account clean
 
 all: release
 
@@ -24,6 +30,17 @@ build:
 
 release:
 	$(CARGO) build --release --lib
+
+## Installs the headers, the shared library (with its SONAME links), the static library and
+## smol-ssh.pc under $(DESTDIR)$(PREFIX).
+install: release
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/smol_ssh.h include/smol_ssh.hpp $(DESTDIR)$(PREFIX)/include/
+	scripts/pkgconfig.sh $(PREFIX) $(VERSION) > $(DESTDIR)$(LIBDIR)/pkgconfig/smol-ssh.pc
+	install -m 755 $(RELEASE_DIR)/libsmol_ssh.so $(DESTDIR)$(LIBDIR)/libsmol_ssh.so.$(VERSION)
+	ln -sf libsmol_ssh.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsmol_ssh.so.$(SOVERSION)
+	ln -sf libsmol_ssh.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsmol_ssh.so
+	install -m 644 $(RELEASE_DIR)/libsmol_ssh.a $(DESTDIR)$(LIBDIR)/
 
 ## Regenerates include/smol_ssh.h with the pinned cbindgen (commit the result).
 header: deps
@@ -49,12 +66,14 @@ smoke: deps build/smoke
 	$(MAKE) --no-print-directory clean-test-account; exit $$status
 
 ## Everything CI runs: unit and integration tests against a real sshd, the header check, the
-## C smoke program and the C++ header check, then the C suite under valgrind and ASan. As root
-## the test account is removed afterwards.
+## C smoke program and the C++ header check, the C suite under valgrind and ASan, and the
+## installed library through pkg-config (dynamic, static, C++). As root the test account is
+## removed afterwards.
 test: deps
 	@status=0; \
 	$(CARGO) test || status=$$?; \
 	[ $$status -ne 0 ] || $(MAKE) --no-print-directory memory-checks || status=$$?; \
+	[ $$status -ne 0 ] || tests/install.sh || status=$$?; \
 	$(MAKE) --no-print-directory clean-test-account; \
 	exit $$status
 
