@@ -18,7 +18,7 @@ LIBDIR := $(PREFIX)/lib
 export CBINDGEN_VERSION
 export CBINDGEN
 
-.PHONY: all deps build release header demo test smoke check-memory install clean-test-account clean
+.PHONY: all deps build release header demo test smoke check-memory memory-checks binding-tests install clean-test-account clean
 
 all: release
 
@@ -30,6 +30,7 @@ build:
 
 release:
 	$(CARGO) build --release --lib
+	@ln -sf libsmol_ssh.so $(RELEASE_DIR)/libsmol_ssh.so.$(SOVERSION)
 
 ## Installs the headers, the shared library (with its SONAME links), the static library and
 ## smol-ssh.pc under $(DESTDIR)$(PREFIX).
@@ -67,15 +68,25 @@ smoke: deps build/smoke
 
 ## Everything CI runs: unit and integration tests against a real sshd, the header check, the
 ## C smoke program and the C++ header check, the C suite under valgrind and ASan, and the
-## installed library through pkg-config (dynamic, static, C++). As root the test account is
+## installed library from C (dynamic, static), C++, Go and Python. As root the test account is
 ## removed afterwards.
 test: deps
 	@status=0; \
 	$(CARGO) test || status=$$?; \
 	[ $$status -ne 0 ] || $(MAKE) --no-print-directory memory-checks || status=$$?; \
-	[ $$status -ne 0 ] || tests/install.sh || status=$$?; \
+	[ $$status -ne 0 ] || $(MAKE) --no-print-directory binding-tests || status=$$?; \
 	$(MAKE) --no-print-directory clean-test-account; \
 	exit $$status
+
+## The installed library from every runtime: pkg-config (C dynamic and static, C++), Go, Python,
+## and the README's examples, all against private sshds. One install serves them all.
+binding-tests:
+	@rm -rf build/prefix
+	@$(MAKE) --no-print-directory -s install PREFIX=$(CURDIR)/build/prefix >/dev/null
+	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/install.sh
+	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/python.sh
+	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/go.sh
+	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/readme_examples.sh
 
 ## The C smoke program under valgrind (0 errors, 0 bytes definitely lost) and under
 ## AddressSanitizer + UBSan + LeakSanitizer, each against a private sshd.

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "smol_ssh.h"
 
@@ -109,13 +110,21 @@ class Result {
   std::chrono::microseconds elapsed() const { return std::chrono::microseconds(r_->elapsed_us); }
   bool stdout_truncated() const noexcept { return r_->stdout_truncated; }
   bool stderr_truncated() const noexcept { return r_->stderr_truncated; }
-  /* Throws Error unless the status is OK (the command ran, whatever its exit code). */
-  const Result &check() const {
-    if (status() != Status::ok) throw Error(status(), std::string(error_message()));
+  /* Throws Error unless the status is OK (the command ran, whatever its exit code). On a
+     temporary (`client.run(...).check()`) it hands the result on. */
+  const Result &check() const & {
+    throw_unless_ok();
     return *this;
+  }
+  Result check() && {
+    throw_unless_ok();
+    return std::move(*this);
   }
 
  private:
+  void throw_unless_ok() const {
+    if (status() != Status::ok) throw Error(status(), std::string(error_message()));
+  }
   struct Free {
     void operator()(smol_ssh_result *r) const noexcept { smol_ssh_result_free(r); }
   };

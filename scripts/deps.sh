@@ -5,7 +5,8 @@
 set -euo pipefail
 
 CBINDGEN_VERSION="${CBINDGEN_VERSION:-0.29.4}"
-PACKAGES=(openssh-server openssh-client libssl-dev pkg-config gcc g++ make binutils valgrind)
+PACKAGES=(openssh-server openssh-client libssl-dev zlib1g-dev pkg-config gcc g++ make binutils valgrind
+  python3 python3-pytest golang-go)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

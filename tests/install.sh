@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-prefix="$work/prefix"
-make -s install PREFIX="$prefix" >/dev/null
+prefix="${SMOL_SSH_PREFIX:-$work/prefix}"
+[ -n "${SMOL_SSH_PREFIX:-}" ] || make -s install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 lib="$prefix/lib"
 strict=(-std=c11 -Wall -Wextra -Werror -pedantic)

@@ -26,6 +26,11 @@ pub fn library_dir() -> PathBuf {
         "no libsmol_ssh.so in {}",
         dir.display()
     );
+    // Programs linked against it ask for its SONAME, libsmol_ssh.so.0.
+    let soname = dir.join("libsmol_ssh.so.0");
+    if std::fs::read_link(&soname).is_err() {
+        let _ = std::os::unix::fs::symlink("libsmol_ssh.so", &soname);
+    }
     dir
 }
 

@@ -1,0 +1,377 @@
+// Package smolssh runs commands on a VM guest over one persistent SSH connection, through the
+// smol-ssh C library (found with pkg-config: install it with `make install`).
+//
+// A Client is safe for use from many goroutines at once; their commands run concurrently as
+// channels of the one connection.
+package smolssh
+
+/*
+#cgo pkg-config: smol-ssh
+#include <stdlib.h>
+#include <smol_ssh.h>
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Status is the library's outcome of a call; the numbers are stable.
+type Status int
+
+const (
+	StatusOK              Status = C.SMOL_SSH_STATUS_OK
+	StatusInvalidArgument Status = C.SMOL_SSH_STATUS_INVALID_ARGUMENT
+	StatusTimeout         Status = C.SMOL_SSH_STATUS_TIMEOUT
+	StatusConnectFailed   Status = C.SMOL_SSH_STATUS_CONNECT_FAILED
+	StatusAuthFailed      Status = C.SMOL_SSH_STATUS_AUTH_FAILED
+	StatusHostKeyRejected Status = C.SMOL_SSH_STATUS_HOST_KEY_REJECTED
+	StatusChannelFailed   Status = C.SMOL_SSH_STATUS_CHANNEL_FAILED
+	StatusDisconnected    Status = C.SMOL_SSH_STATUS_DISCONNECTED
+	StatusPanic           Status = C.SMOL_SSH_STATUS_PANIC
+)
+
+func (s Status) String() string { return C.GoString(C.smol_ssh_status_str(C.int32_t(s))) }
+
+// Sentinel errors, for errors.Is. Every error this package returns is an *Error that matches
+// exactly one of them (a timeout also matches context.DeadlineExceeded).
+var (
+	ErrInvalidArgument = errors.New("smolssh: invalid argument")
+	ErrTimeout         = errors.New("smolssh: timeout")
+	ErrConnectFailed   = errors.New("smolssh: connect failed")
+	ErrAuthFailed      = errors.New("smolssh: authentication failed")
+	ErrHostKeyRejected = errors.New("smolssh: host key rejected")
+	ErrChannelFailed   = errors.New("smolssh: channel or exec failed")
+	ErrDisconnected    = errors.New("smolssh: disconnected")
+	ErrInternal        = errors.New("smolssh: internal error")
+)
+
+var sentinels = map[Status]error{
+	StatusInvalidArgument: ErrInvalidArgument,
+	StatusTimeout:         ErrTimeout,
+	StatusConnectFailed:   ErrConnectFailed,
+	StatusAuthFailed:      ErrAuthFailed,
+	StatusHostKeyRejected: ErrHostKeyRejected,
+	StatusChannelFailed:   ErrChannelFailed,
+	StatusDisconnected:    ErrDisconnected,
+	StatusPanic:           ErrInternal,
+}
+
+// Error is a failed call: its status, the library's message and, for a run that failed after
+// it started (a timeout, a lost connection), the output that came before.
+type Error struct {
+	Status  Status
+	Message string
+	Stdout  []byte
+	Stderr  []byte
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("smolssh: %s: %s", e.Status, e.Message) }
+
+// Is makes errors.Is(err, ErrTimeout) and friends work.
+func (e *Error) Is(target error) bool {
+	if e.Status == StatusTimeout && target == context.DeadlineExceeded {
+		return true
+	}
+	return sentinels[e.Status] == target
+}
+
+func invalid(format string, args ...interface{}) error {
+	return &Error{Status: StatusInvalidArgument, Message: fmt.Sprintf(format, args...)}
+}
+
+// ShellKind is the guest's shell, for login-shell wrapping.
+type ShellKind int
+
+const (
+	ShellSh         ShellKind = C.SMOL_SSH_SHELL_KIND_SH
+	ShellPowerShell ShellKind = C.SMOL_SSH_SHELL_KIND_POWERSHELL
+	ShellCmd        ShellKind = C.SMOL_SSH_SHELL_KIND_CMD
+)
+
+// ShellMode says how a command is handed to the guest.
+type ShellMode int
+
+const (
+	Login ShellMode = C.SMOL_SSH_SHELL_MODE_LOGIN // in a login shell of the client's ShellKind
+	Raw   ShellMode = C.SMOL_SSH_SHELL_MODE_RAW   // as given
+)
+
+// Options for New. Zero values mean the library's defaults: user "root", port 22, connect
+// timeout 10 s, shell sh, keepalive check after 15 s of silence (negative: off), dead after 3
+// unanswered intervals, 64 MiB kept per output stream (negative: no limit).
+type Options struct {
+	Host                 string
+	User                 string
+	Port                 int
+	KeyPath              string
+	KeyPassphrase        string
+	Password             string
+	ConnectTimeout       time.Duration
+	ShellKind            ShellKind
+	HostKeyFingerprint   string // "SHA256:..." pin
+	KnownHosts           string // OpenSSH known_hosts file
+	KnownHostsAddUnknown bool
+	KeepaliveInterval    time.Duration
+	KeepaliveCountMax    int
+	MaxOutputBytes       int64
+}
+
+// RunOptions for Client.Run. Zero values: timeout 30 s (or the context's deadline, whichever
+// is sooner), login shell.
+type RunOptions struct {
+	Timeout time.Duration
+	Mode    ShellMode
+}
+
+// Result is what a command returned.
+type Result struct {
+	ExitCode        int    // -1 when unknown (killed by a signal)
+	ExitSignal      string // "KILL", ... or ""
+	Stdout          []byte // exact bytes
+	Stderr          []byte
+	Elapsed         time.Duration
+	StdoutTruncated bool
+	StderrTruncated bool
+}
+
+// OK reports whether the command exited with status 0.
+func (r Result) OK() bool { return r.ExitCode == 0 }
+
+// Output is stdout without leading and trailing ASCII whitespace.
+func (r Result) Output() string {
+	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r' }
+	s, e := 0, len(r.Stdout)
+	for s < e && isSpace(r.Stdout[s]) {
+		s++
+	}
+	for e > s && isSpace(r.Stdout[e-1]) {
+		e--
+	}
+	return string(r.Stdout[s:e])
+}
+
+// Client runs commands on one guest over one persistent connection, made on first use.
+type Client struct {
+	mu     sync.RWMutex // runs hold it shared; Close holds it exclusively to free the handle
+	handle *C.smol_ssh_client
+}
+
+func cstring(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func millis(d time.Duration) C.uint64_t {
+	if d < 0 {
+		return 0
+	}
+	return C.uint64_t(d / time.Millisecond)
+}
+
+// New validates the options and makes a client; it does not connect.
+func New(o Options) (*Client, error) {
+	opts := C.smol_ssh_options_new()
+	if opts == nil {
+		return nil, &Error{Status: StatusPanic, Message: "smol_ssh_options_new failed"}
+	}
+	defer C.smol_ssh_options_free(opts)
+	strs := []*C.char{}
+	str := func(s string) *C.char {
+		c := cstring(s)
+		strs = append(strs, c)
+		return c
+	}
+	defer func() {
+		for _, s := range strs {
+			C.free(unsafe.Pointer(s))
+		}
+	}()
+	if o.Host == "" {
+		return nil, invalid("option host must not be empty")
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return nil, invalid("option port %d is not within 1-65535", o.Port)
+	}
+	C.smol_ssh_options_set_host(opts, str(o.Host))
+	if o.User != "" {
+		C.smol_ssh_options_set_user(opts, str(o.User))
+	}
+	if o.Port != 0 {
+		C.smol_ssh_options_set_port(opts, C.uint32_t(o.Port))
+	}
+	C.smol_ssh_options_set_key_path(opts, str(o.KeyPath))
+	C.smol_ssh_options_set_key_passphrase(opts, str(o.KeyPassphrase))
+	C.smol_ssh_options_set_password(opts, str(o.Password))
+	if o.ConnectTimeout != 0 {
+		C.smol_ssh_options_set_connect_timeout_ms(opts, millis(o.ConnectTimeout))
+	}
+	C.smol_ssh_options_set_shell_kind(opts, C.int32_t(o.ShellKind))
+	if o.KnownHosts != "" {
+		C.smol_ssh_options_set_known_hosts(opts, str(o.KnownHosts), C.bool(o.KnownHostsAddUnknown))
+	}
+	if o.HostKeyFingerprint != "" {
+		C.smol_ssh_options_set_host_key_fingerprint(opts, str(o.HostKeyFingerprint))
+	}
+	switch {
+	case o.KeepaliveInterval < 0:
+		C.smol_ssh_options_set_keepalive_interval_ms(opts, 0)
+	case o.KeepaliveInterval > 0:
+		C.smol_ssh_options_set_keepalive_interval_ms(opts, millis(o.KeepaliveInterval))
+	}
+	if o.KeepaliveCountMax != 0 {
+		C.smol_ssh_options_set_keepalive_count_max(opts, C.uint32_t(o.KeepaliveCountMax))
+	}
+	switch {
+	case o.MaxOutputBytes < 0:
+		C.smol_ssh_options_set_max_output_bytes(opts, 0)
+	case o.MaxOutputBytes > 0:
+		C.smol_ssh_options_set_max_output_bytes(opts, C.uint64_t(o.MaxOutputBytes))
+	}
+	var handle *C.smol_ssh_client
+	if e := C.smol_ssh_new(opts, &handle); e != nil {
+		err := &Error{Status: Status(C.smol_ssh_error_status(e)), Message: C.GoString(C.smol_ssh_error_message(e))}
+		C.smol_ssh_error_free(e)
+		return nil, err
+	}
+	c := &Client{handle: handle}
+	runtime.SetFinalizer(c, func(c *Client) { _ = c.Close() })
+	return c, nil
+}
+
+// take copies a C result into Go memory and frees it.
+func take(r *C.smol_ssh_result) (Status, string, Result) {
+	defer C.smol_ssh_result_free(r)
+	res := Result{
+		ExitCode:        int(r.exit_code),
+		Stdout:          C.GoBytes(unsafe.Pointer(r.stdout_data), C.int(r.stdout_len)),
+		Stderr:          C.GoBytes(unsafe.Pointer(r.stderr_data), C.int(r.stderr_len)),
+		Elapsed:         time.Duration(r.elapsed_us) * time.Microsecond,
+		StdoutTruncated: bool(r.stdout_truncated),
+		StderrTruncated: bool(r.stderr_truncated),
+	}
+	if r.exit_signal != nil {
+		res.ExitSignal = C.GoString(r.exit_signal)
+	}
+	msg := ""
+	if r.error_message != nil {
+		msg = C.GoString(r.error_message)
+	}
+	return Status(r.status), msg, res
+}
+
+var errClosed = &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
+
+// Run runs cmd and returns its result. A non-zero exit status is not an error (see
+// Result.OK); a timeout, a connection problem or a bad argument is, as an *Error.
+//
+// The timeout is opts.Timeout (default 30 s) or the context's deadline, whichever is sooner.
+// If the context is cancelled earlier, Run returns ctx.Err() at once; the command itself then
+// ends at its own timeout (the C call cannot be interrupted yet).
+func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result, error) {
+	if opts == nil {
+		opts = &RunOptions{}
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < timeout {
+			timeout = left
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := c.run(cmd, timeout, opts.Mode)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+		if _, hasDeadline := ctx.Deadline(); hasDeadline && ctx.Err() == context.DeadlineExceeded {
+			o := <-done // the library enforces the same deadline: wait for its verdict
+			return o.res, o.err
+		}
+		return Result{}, ctx.Err()
+	}
+}
+
+func (c *Client) run(cmd string, timeout time.Duration, mode ShellMode) (Result, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return Result{}, errClosed
+	}
+	ccmd := C.CString(cmd)
+	defer C.free(unsafe.Pointer(ccmd))
+	status, msg, res := take(C.smol_ssh_run(c.handle, ccmd, millis(timeout), C.int32_t(mode)))
+	if status != StatusOK {
+		return Result{}, &Error{Status: status, Message: msg, Stdout: res.Stdout, Stderr: res.Stderr}
+	}
+	return res, nil
+}
+
+// WaitForSSH waits until the guest answers with an SSH banner and a full connect succeeds,
+// within timeout, backing off up to interval (0: 100 ms) between tries. The connection is kept.
+func (c *Client) WaitForSSH(timeout, interval time.Duration) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return errClosed
+	}
+	status, msg, _ := take(C.smol_ssh_wait(c.handle, millis(timeout), millis(interval)))
+	if status != StatusOK {
+		return &Error{Status: status, Message: msg}
+	}
+	return nil
+}
+
+// Connected reports whether the connection is alive.
+func (c *Client) Connected() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.handle != nil && bool(C.smol_ssh_connected(c.handle))
+}
+
+// Disconnect closes the connection; runs in flight end with ErrDisconnected and the next run
+// reconnects. Idempotent.
+func (c *Client) Disconnect() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle != nil {
+		C.smol_ssh_close(c.handle)
+	}
+}
+
+// Close ends the client for good: runs in flight end with ErrDisconnected, then the library's
+// handle is freed. Safe to call more than once and concurrently with runs.
+func (c *Client) Close() error {
+	c.Disconnect() // makes runs in flight return, so the exclusive lock comes promptly
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.handle != nil {
+		C.smol_ssh_free(c.handle)
+		c.handle = nil
+	}
+	return nil
+}
+
+// Version is the C library's version.
+func Version() string { return C.GoString(C.smol_ssh_version()) }

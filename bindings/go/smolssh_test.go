@@ -1,0 +1,189 @@
+package smolssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// guest is the sshd tests/go.sh (through with_sshd) points us at.
+func guest(t *testing.T) Options {
+	t.Helper()
+	host := os.Getenv("SMOL_SSH_HOST")
+	if host == "" {
+		t.Fatal("SMOL_SSH_HOST is not set: run these tests through tests/go.sh")
+	}
+	port, _ := strconv.Atoi(os.Getenv("SMOL_SSH_PORT"))
+	return Options{Host: host, Port: port, User: os.Getenv("SMOL_SSH_USER"), KeyPath: os.Getenv("SMOL_SSH_KEY")}
+}
+
+func client(t *testing.T) *Client {
+	t.Helper()
+	c, err := New(guest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestRunReturnsExitCodeAndBothStreams(t *testing.T) {
+	c := client(t)
+	r, err := c.Run(context.Background(), "printf '  hi  \\n'; printf 'err' >&2; exit 3", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExitCode != 3 || r.OK() || string(r.Stdout) != "  hi  \n" || string(r.Stderr) != "err" || r.Output() != "hi" {
+		t.Fatalf("unexpected result %+v", r)
+	}
+}
+
+func TestBytesAreExact(t *testing.T) {
+	r, err := client(t).Run(context.Background(), `printf 'a\000b\377'`, &RunOptions{Mode: Raw})
+	if err != nil || string(r.Stdout) != "a\x00b\xff" {
+		t.Fatalf("%q %v", r.Stdout, err)
+	}
+}
+
+func TestTimeoutIsAnErrorWithThePartialOutput(t *testing.T) {
+	c := client(t)
+	start := time.Now()
+	_, err := c.Run(context.Background(), "echo before; sleep 5", &RunOptions{Timeout: time.Second, Mode: Raw})
+	if took := time.Since(start); took > 1300*time.Millisecond {
+		t.Fatalf("took %v", took)
+	}
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Status != StatusTimeout || string(e.Stdout) != "before\n" {
+		t.Fatalf("want *Error with partial stdout, got %#v", err)
+	}
+	if r, err := c.Run(context.Background(), "echo after", nil); err != nil || r.Output() != "after" {
+		t.Fatalf("the client did not go on: %v", err)
+	}
+}
+
+func TestContextDeadlineBoundsTheRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := client(t).Run(ctx, "sleep 5", nil)
+	if !errors.Is(err, ErrTimeout) || time.Since(start) > 1800*time.Millisecond {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+}
+
+func TestCancelledContextReturnsAtOnce(t *testing.T) {
+	c := client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err := c.Run(ctx, "sleep 3", &RunOptions{Timeout: 5 * time.Second})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+}
+
+func TestInvalidArguments(t *testing.T) {
+	c := client(t)
+	for _, cmd := range []string{"", "   "} {
+		if _, err := c.Run(context.Background(), cmd, nil); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%q: %v", cmd, err)
+		}
+	}
+	if _, err := c.Run(context.Background(), "true", &RunOptions{Timeout: 10 * time.Millisecond}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("short timeout: %v", err)
+	}
+	if _, err := New(Options{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("no host: %v", err)
+	}
+	if _, err := New(Options{Host: "h", Port: 70000}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad port: %v", err)
+	}
+}
+
+func TestConnectionErrors(t *testing.T) {
+	g := guest(t)
+	cases := []struct {
+		name string
+		o    Options
+		want error
+	}{
+		{"refused", Options{Host: g.Host, Port: 1, ConnectTimeout: 2 * time.Second}, ErrConnectFailed},
+		{"bad key", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: "/nonexistent/key"}, ErrAuthFailed},
+		{"pinned", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath,
+			HostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, ErrHostKeyRejected},
+	}
+	for _, tc := range cases {
+		c, err := New(tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Run(context.Background(), "true", nil)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: want %v, got %v", tc.name, tc.want, err)
+		}
+		_ = c.Close()
+	}
+}
+
+func TestManyGoroutinesShareOneClient(t *testing.T) {
+	c := client(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32*10)
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				marker := fmt.Sprintf("g%d-%d", g, i)
+				r, err := c.Run(context.Background(), "echo "+marker, &RunOptions{Mode: Raw})
+				if err != nil || r.Output() != marker {
+					errs <- fmt.Errorf("%s: %q %v", marker, r.Stdout, err)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestCloseEndsRunsInFlightAndLaterCallsFail(t *testing.T) {
+	c, err := New(guest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitForSSH(10*time.Second, 0); err != nil || !c.Connected() {
+		t.Fatalf("wait: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(context.Background(), "sleep 10", nil)
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	_ = c.Close()
+	if err := <-done; !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("run in flight: %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatalf("Close took %v", time.Since(start))
+	}
+	if _, err := c.Run(context.Background(), "true", nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("after Close: %v", err)
+	}
+	_ = c.Close()
+	if c.Connected() {
+		t.Fatal("connected after Close")
+	}
+}

@@ -1,0 +1,356 @@
+"""smol-ssh for Python: run commands on a VM guest over one persistent SSH connection.
+
+A thin ctypes layer over libsmol_ssh.so (no compiled extension), close to the reference
+client's API::
+
+    from smol_ssh import SSHClient
+
+    with SSHClient("192.0.2.10", user="root", key_path="/root/.ssh/id_ed25519") as ssh:
+        result = ssh.run("uname -a")
+        print(result.exit_code, result.output)
+
+The library is found through SMOL_SSH_LIBRARY (a path), else the system's library path
+(``ctypes.util.find_library("smol_ssh")``), else this repository's target/release build.
+An SSHClient may be used from many threads at once: calls release the GIL while they wait.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import POINTER, Structure, c_bool, c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = [
+    "SSHClient",
+    "Result",
+    "SmolSSHError",
+    "InvalidArgument",
+    "Timeout",
+    "SSHConnectionError",
+    "ConnectFailed",
+    "AuthFailed",
+    "HostKeyRejected",
+    "Disconnected",
+    "ChannelFailed",
+    "InternalError",
+    "version",
+]
+
+
+class SmolSSHError(Exception):
+    """A call failed. ``status`` is the library's status number; for a run that failed after it
+    started (a timeout, a lost connection), ``stdout`` and ``stderr`` hold what came before."""
+
+    def __init__(self, status: int, message: str, stdout: bytes = b"", stderr: bytes = b""):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class InvalidArgument(SmolSSHError, ValueError):
+    """A bad argument or option (empty command, timeout below 1 s, unknown shell, ...)."""
+
+
+class Timeout(SmolSSHError, TimeoutError):
+    """A deadline passed; the message names the operation and the timeout."""
+
+
+class SSHConnectionError(SmolSSHError, ConnectionError):
+    """The connection could not be made or was lost."""
+
+
+class ConnectFailed(SSHConnectionError):
+    """TCP connect or the SSH handshake failed."""
+
+
+class AuthFailed(SSHConnectionError):
+    """Authentication failed, or the key file could not be used."""
+
+
+class HostKeyRejected(SSHConnectionError):
+    """The server's host key did not match the pinned, remembered or known_hosts key."""
+
+
+class Disconnected(SSHConnectionError):
+    """The connection was lost or closed while the call was in flight."""
+
+
+class ChannelFailed(SmolSSHError):
+    """The server refused to open a channel or to start the command."""
+
+
+class InternalError(SmolSSHError):
+    """A bug inside smol-ssh was caught; the client is unusable."""
+
+
+_ERRORS = {
+    1: InvalidArgument,
+    2: Timeout,
+    3: ConnectFailed,
+    4: AuthFailed,
+    5: HostKeyRejected,
+    6: ChannelFailed,
+    7: Disconnected,
+    8: InternalError,
+}
+
+_SHELL_KINDS = {"sh": 0, "powershell": 1, "cmd": 2}
+_SHELL_MODES = {"login": 0, "raw": 1}
+
+
+class _CResult(Structure):
+    # Mirrors smol_ssh_result in smol_ssh.h (fields are only ever appended).
+    _fields_ = [
+        ("status", c_int32),
+        ("exit_code", c_int32),
+        ("exit_signal", c_char_p),
+        ("stdout_data", c_void_p),
+        ("stdout_len", c_size_t),
+        ("stderr_data", c_void_p),
+        ("stderr_len", c_size_t),
+        ("ok", c_bool),
+        ("error_message", c_char_p),
+        ("elapsed_us", c_uint64),
+        ("stdout_truncated", c_bool),
+        ("stderr_truncated", c_bool),
+    ]
+
+
+def _find_library() -> str:
+    explicit = os.environ.get("SMOL_SSH_LIBRARY")
+    if explicit:
+        return explicit
+    found = ctypes.util.find_library("smol_ssh")
+    if found:
+        return found
+    here = os.path.dirname(os.path.abspath(__file__))
+    built = os.path.join(here, "..", "..", "..", "target", "release", "libsmol_ssh.so")
+    if os.path.exists(built):
+        return os.path.normpath(built)
+    raise OSError(
+        "libsmol_ssh.so not found: set SMOL_SSH_LIBRARY, install it (make install), "
+        "or build it (make release)"
+    )
+
+
+def _load() -> ctypes.CDLL:
+    lib = ctypes.CDLL(_find_library())
+    sig = {
+        "smol_ssh_version": ([], c_char_p),
+        "smol_ssh_status_str": ([c_int32], c_char_p),
+        "smol_ssh_options_new": ([], c_void_p),
+        "smol_ssh_options_free": ([c_void_p], None),
+        "smol_ssh_options_set_host": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_user": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_port": ([c_void_p, c_uint32], c_int32),
+        "smol_ssh_options_set_key_path": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_key_passphrase": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_password": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_connect_timeout_ms": ([c_void_p, c_uint64], c_int32),
+        "smol_ssh_options_set_shell_kind": ([c_void_p, c_int32], c_int32),
+        "smol_ssh_options_set_host_key_fingerprint": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_known_hosts": ([c_void_p, c_char_p, c_bool], c_int32),
+        "smol_ssh_options_set_keepalive_interval_ms": ([c_void_p, c_uint64], c_int32),
+        "smol_ssh_options_set_keepalive_count_max": ([c_void_p, c_uint32], c_int32),
+        "smol_ssh_options_set_max_output_bytes": ([c_void_p, c_uint64], c_int32),
+        "smol_ssh_new": ([c_void_p, POINTER(c_void_p)], c_void_p),
+        "smol_ssh_error_status": ([c_void_p], c_int32),
+        "smol_ssh_error_message": ([c_void_p], c_char_p),
+        "smol_ssh_error_free": ([c_void_p], None),
+        "smol_ssh_free": ([c_void_p], None),
+        "smol_ssh_run": ([c_void_p, c_char_p, c_uint64, c_int32], POINTER(_CResult)),
+        "smol_ssh_wait": ([c_void_p, c_uint64, c_uint64], POINTER(_CResult)),
+        "smol_ssh_result_free": ([POINTER(_CResult)], None),
+        "smol_ssh_close": ([c_void_p], c_int32),
+        "smol_ssh_connected": ([c_void_p], c_bool),
+    }
+    for name, (args, ret) in sig.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = ret
+    return lib
+
+
+_lib = _load()
+
+
+def version() -> str:
+    """The library's version."""
+    return _lib.smol_ssh_version().decode()
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command returned. ``stdout`` and ``stderr`` are the exact bytes."""
+
+    exit_code: Optional[int]
+    exit_signal: Optional[str]
+    stdout: bytes
+    stderr: bytes
+    elapsed: float
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited with status 0."""
+        return self.exit_code == 0
+
+    @property
+    def output(self) -> str:
+        """stdout without leading and trailing whitespace, decoded as UTF-8 (invalid bytes
+        become U+FFFD; the exact bytes are in ``stdout``)."""
+        return self.stdout.strip().decode("utf-8", errors="replace")
+
+
+def _ms(seconds: float, name: str) -> int:
+    if seconds is None or seconds < 0:
+        raise InvalidArgument(1, f"{name} must be a non-negative number of seconds")
+    return int(round(seconds * 1000))
+
+
+def _take(ptr) -> tuple[int, str, Result]:
+    """Copies a C result into Python objects and frees it."""
+    try:
+        r = ptr.contents
+        stdout = ctypes.string_at(r.stdout_data, r.stdout_len)
+        stderr = ctypes.string_at(r.stderr_data, r.stderr_len)
+        message = r.error_message.decode("utf-8", "replace") if r.error_message else ""
+        result = Result(
+            exit_code=None if r.exit_code < 0 else r.exit_code,
+            exit_signal=r.exit_signal.decode() if r.exit_signal else None,
+            stdout=stdout,
+            stderr=stderr,
+            elapsed=r.elapsed_us / 1e6,
+            stdout_truncated=bool(r.stdout_truncated),
+            stderr_truncated=bool(r.stderr_truncated),
+        )
+        return r.status, message, result
+    finally:
+        _lib.smol_ssh_result_free(ptr)
+
+
+def _raise(status: int, message: str, stdout: bytes = b"", stderr: bytes = b""):
+    raise _ERRORS.get(status, SmolSSHError)(status, message, stdout, stderr)
+
+
+class SSHClient:
+    """A client of one guest over one persistent SSH connection, made on first use.
+
+    Options follow the reference client: a key file if given (then the password is not
+    used), else the password, else the ssh-agent. Nothing connects here; bad options raise
+    InvalidArgument at once.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        user: str = "root",
+        port: int = 22,
+        key_path: Optional[str] = None,
+        password: Optional[str] = None,
+        connect_timeout: float = 10.0,
+        shell_kind: str = "sh",
+        key_passphrase: Optional[str] = None,
+        host_key_fingerprint: Optional[str] = None,
+        known_hosts: Optional[str] = None,
+        known_hosts_add_unknown: bool = False,
+        keepalive_interval: float = 15.0,
+        keepalive_count_max: int = 3,
+        max_output_bytes: int = 64 * 1024 * 1024,
+    ):
+        self._handle = None
+        if shell_kind not in _SHELL_KINDS:
+            raise InvalidArgument(1, f"shell_kind must be one of {sorted(_SHELL_KINDS)}")
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise InvalidArgument(1, "port must be within 1-65535")
+        def enc(value):
+            return None if value is None else os.fsencode(value)
+
+        opts = _lib.smol_ssh_options_new()
+        try:
+            _lib.smol_ssh_options_set_host(opts, enc(host))
+            _lib.smol_ssh_options_set_user(opts, enc(user))
+            _lib.smol_ssh_options_set_port(opts, port)
+            _lib.smol_ssh_options_set_key_path(opts, enc(key_path))
+            _lib.smol_ssh_options_set_key_passphrase(opts, enc(key_passphrase))
+            _lib.smol_ssh_options_set_password(opts, enc(password))
+            _lib.smol_ssh_options_set_connect_timeout_ms(opts, _ms(connect_timeout, "connect_timeout"))
+            _lib.smol_ssh_options_set_shell_kind(opts, _SHELL_KINDS[shell_kind])
+            if known_hosts is not None:
+                _lib.smol_ssh_options_set_known_hosts(opts, enc(known_hosts), known_hosts_add_unknown)
+            if host_key_fingerprint is not None:
+                _lib.smol_ssh_options_set_host_key_fingerprint(opts, enc(host_key_fingerprint))
+            _lib.smol_ssh_options_set_keepalive_interval_ms(opts, _ms(keepalive_interval, "keepalive_interval"))
+            _lib.smol_ssh_options_set_keepalive_count_max(opts, max(0, int(keepalive_count_max)))
+            _lib.smol_ssh_options_set_max_output_bytes(opts, max(0, int(max_output_bytes)))
+            handle = c_void_p()
+            err = _lib.smol_ssh_new(opts, ctypes.byref(handle))
+        finally:
+            _lib.smol_ssh_options_free(opts)
+        if err:
+            status = _lib.smol_ssh_error_status(err)
+            message = _lib.smol_ssh_error_message(err).decode("utf-8", "replace")
+            _lib.smol_ssh_error_free(err)
+            _raise(status, message)
+        self._handle = handle
+
+    def _live(self):
+        if self._handle is None:
+            raise InvalidArgument(1, "this SSHClient was freed (used after its with-block or free())")
+        return self._handle
+
+    def run(self, command: str, timeout: float = 30.0, shell: str = "login") -> Result:
+        """Runs ``command`` (in a login shell unless ``shell="raw"``) and returns its result.
+        A non-zero exit is not an exception (see ``Result.ok``); a timeout, a connection
+        problem or a bad argument is."""
+        if shell not in _SHELL_MODES:
+            raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
+        if not isinstance(command, str):
+            raise InvalidArgument(1, "command must be a str")
+        ptr = _lib.smol_ssh_run(self._live(), command.encode("utf-8", "surrogatepass"), _ms(timeout, "timeout"), _SHELL_MODES[shell])
+        status, message, result = _take(ptr)
+        if status != 0:
+            _raise(status, message, result.stdout, result.stderr)
+        return result
+
+    def wait_for_ssh(self, timeout: float = 60.0, interval: float = 0.1) -> None:
+        """Waits until the guest answers with an SSH banner and a full connect succeeds."""
+        ptr = _lib.smol_ssh_wait(self._live(), _ms(timeout, "timeout"), _ms(interval, "interval"))
+        status, message, _ = _take(ptr)
+        if status != 0:
+            _raise(status, message)
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is alive."""
+        return self._handle is not None and bool(_lib.smol_ssh_connected(self._handle))
+
+    def close(self) -> None:
+        """Closes the connection (idempotent); the next run reconnects."""
+        if self._handle is not None:
+            _lib.smol_ssh_close(self._handle)
+
+    def free(self) -> None:
+        """Ends the client for good: closes the connection and releases the library's handle.
+        Do not call while other threads are using this client."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            _lib.smol_ssh_free(handle)
+
+    def __enter__(self) -> "SSHClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.free()
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:
+            pass

@@ -1,0 +1,130 @@
+"""The Python binding against a real sshd (started by tests/python.sh)."""
+
+import os
+import threading
+import time
+
+import pytest
+
+import smol_ssh
+from smol_ssh import SSHClient
+from conftest import guest
+
+
+def test_loaded_library_is_the_one_asked_for():
+    wanted = os.environ.get("SMOL_SSH_LIBRARY")
+    assert wanted, "tests/python.sh points SMOL_SSH_LIBRARY at the installed library"
+    assert smol_ssh._lib._name == wanted
+    assert smol_ssh.version().count(".") == 2
+
+
+def test_run_returns_the_reference_result(ssh):
+    r = ssh.run("printf '  hello  \\n'; printf 'err' >&2; exit 3")
+    assert r.exit_code == 3
+    assert not r.ok
+    assert r.stdout == b"  hello  \n"
+    assert r.stderr == b"err"
+    assert r.output == "hello"
+    assert r.elapsed > 0
+
+
+def test_bytes_are_exact(ssh):
+    r = ssh.run("printf 'a\\000b\\377'", shell="raw")
+    assert r.stdout == b"a\x00b\xff"
+    assert r.ok
+
+
+def test_login_and_raw_shells(ssh):
+    assert ssh.run("echo \"it's $((1+1))\"").output == "it's 2"
+    assert ssh.run("echo $0", shell="raw").output in ("sh", "bash", "dash", "-sh")
+
+
+def test_timeout_raises_with_the_output_so_far(ssh):
+    start = time.monotonic()
+    with pytest.raises(smol_ssh.Timeout) as info:
+        ssh.run("echo before; sleep 5", timeout=1, shell="raw")
+    assert time.monotonic() - start < 1.5
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.stdout == b"before\n"
+    assert "1.0 s" in str(info.value)
+    assert ssh.run("echo after").output == "after"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(command=""), dict(command="   "), dict(command="true", timeout=0), dict(command="true", shell="zsh")],
+)
+def test_invalid_arguments_raise_value_errors(ssh, kwargs):
+    with pytest.raises(smol_ssh.InvalidArgument) as info:
+        ssh.run(**kwargs)
+    assert isinstance(info.value, ValueError)
+    assert not ssh.connected
+
+
+def test_bad_options_raise_at_construction():
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient("")
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient("h", port=0)
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient("h", connect_timeout=0.5)
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient("h", shell_kind="fish")
+
+
+def test_connection_errors_are_connection_errors():
+    g = guest()
+    with SSHClient(g["host"], port=1, connect_timeout=2) as refused:
+        with pytest.raises(smol_ssh.ConnectFailed) as info:
+            refused.run("true")
+        assert isinstance(info.value, ConnectionError)
+    with SSHClient(**dict(g, key_path="/nonexistent/key")) as bad_key:
+        with pytest.raises(smol_ssh.AuthFailed):
+            bad_key.run("true")
+    with SSHClient(**g, host_key_fingerprint="SHA256:" + "A" * 43) as pinned:
+        with pytest.raises(smol_ssh.HostKeyRejected):
+            pinned.run("true")
+
+
+def test_wait_close_and_reconnect(ssh):
+    ssh.wait_for_ssh(timeout=10)
+    assert ssh.connected
+    ssh.close()
+    assert not ssh.connected
+    ssh.close()
+    assert ssh.run("echo again").output == "again"
+
+
+def test_use_after_free_is_an_error_not_a_crash():
+    client = SSHClient(**guest())
+    client.free()
+    client.free()
+    with pytest.raises(smol_ssh.InvalidArgument):
+        client.run("true")
+    assert not client.connected
+
+
+def test_threads_share_one_client(ssh):
+    results = {}
+
+    def work(i):
+        results[i] = ssh.run(f"echo {i}", shell="raw").output
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: str(i) for i in range(16)}
+
+
+def test_commands_run_in_parallel_not_one_by_one(ssh):
+    ssh.run("true")
+    start = time.monotonic()
+    threads = [threading.Thread(target=ssh.run, args=("sleep 0.5",), kwargs=dict(shell="raw")) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Four half-second sleeps on one connection take about half a second, not two.
+    assert time.monotonic() - start < 1.5
