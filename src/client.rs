@@ -3,20 +3,32 @@
 
 use std::time::{Duration, Instant};
 
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use crate::cancel::CancelToken;
 use crate::config::Config;
-use crate::driver::{deadline_after, Driver, Job, JobKind};
+use crate::driver::{deadline_after, Driver, Event, Job, JobKind, RunJob};
 use crate::error::{Error, ErrorKind, Result};
-use crate::output::Output;
+use crate::output::{Output, Stream};
 use crate::shell::{self, ShellMode};
 
-/// Options of one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Options of one run. `RunOptions::default()` is the reference's: 30 s, login shell.
+#[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Bounds the whole call: connecting if needed, starting the command and reading all of
-    /// its output. At least 1 s; default 30 s.
+    /// Bounds the whole call: connecting if needed, starting the command, feeding its input and
+    /// reading all of its output. At least 1 s; default 30 s.
     pub timeout: Duration,
     /// Login-shell wrapping or raw; default login.
     pub mode: ShellMode,
+    /// Bytes fed to the command's stdin (while its output is read), then EOF. `None`: stdin
+    /// is closed at once, like `ssh -n`.
+    pub stdin: Option<Vec<u8>>,
+    /// Environment variables for this run, set by the command itself (quoted for the client's
+    /// shell kind; see `env.rs`), since sshd refuses most `env` requests.
+    pub env: Vec<(String, String)>,
+    /// Cancels the run from another thread.
+    pub cancel: Option<CancelToken>,
 }
 
 /// Longest command (after login-shell wrapping) sent in one exec request. libssh2 builds each
@@ -28,10 +40,14 @@ pub const MAX_COMMAND_BYTES: usize = 32 * 1024;
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for RunOptions {
+    /// 30 s, login shell, stdin closed, no extra environment, no cancel token.
     fn default() -> Self {
         RunOptions {
             timeout: DEFAULT_RUN_TIMEOUT,
             mode: ShellMode::Login,
+            stdin: None,
+            env: Vec::new(),
+            cancel: None,
         }
     }
 }
@@ -67,6 +83,29 @@ impl Client {
     /// Runs `command` and returns its exit status and every byte of its output. Connects
     /// first if there is no live connection. A command is never sent twice.
     pub fn run(&self, command: &str, options: &RunOptions) -> Result<Output> {
+        self.run_job(command, options, None)
+    }
+
+    /// Like [`Client::run`], but hands each chunk of output to `on_output` as it arrives, on
+    /// this thread, in order; the returned `Output` then holds no stdout/stderr bytes. When
+    /// `on_output` returns `ControlFlow::Break`, the command is stopped and the run ends with
+    /// [`ErrorKind::Cancelled`]. The same deadline bounds the whole call; a callback slower than
+    /// the command makes the server wait (at most 4 MiB wait here), not memory grow.
+    pub fn run_streaming(
+        &self,
+        command: &str,
+        options: &RunOptions,
+        on_output: impl FnMut(Stream, &[u8]) -> ControlFlow<()>,
+    ) -> Result<Output> {
+        self.run_job(command, options, Some(&mut { on_output }))
+    }
+
+    fn run_job(
+        &self,
+        command: &str,
+        options: &RunOptions,
+        on_output: Option<&mut dyn FnMut(Stream, &[u8]) -> ControlFlow<()>>,
+    ) -> Result<Output> {
         if command.trim().is_empty() {
             return Err(Error::invalid(
                 "command must not be empty or only whitespace",
@@ -81,7 +120,9 @@ impl Client {
                 options.timeout.as_millis()
             )));
         }
-        let wrapped = shell::wrap(command, self.config().shell_kind, options.mode);
+        let kind = self.config().shell_kind;
+        let command = crate::env::with_env(command, &options.env, kind)?;
+        let wrapped = shell::wrap(&command, kind, options.mode);
         if wrapped.len() > MAX_COMMAND_BYTES {
             return Err(Error::invalid(format!(
                 "command is {} bytes once wrapped; at most {MAX_COMMAND_BYTES} fit in one SSH \
@@ -89,13 +130,28 @@ impl Client {
                 wrapped.len()
             )));
         }
+        if let Some(token) = &options.cancel {
+            if token.is_cancelled() {
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    "cancelled before it started; the command was not sent",
+                ));
+            }
+            token.register(self.driver.shared());
+        }
+        let run = RunJob {
+            command: wrapped,
+            stdin: options.stdin.clone().filter(|s| !s.is_empty()),
+            cancel: options.cancel.clone(),
+            streaming: on_output.is_some(),
+        };
         let start = Instant::now();
         let job = Job::new(
-            JobKind::Run(wrapped),
+            JobKind::Run(run),
             start,
             deadline_after(start, options.timeout),
         );
-        self.submit_and_wait(job)
+        self.submit_and_wait(job, on_output)
     }
 
     /// The reference `wait_for_ssh`: probes the port until it answers with an SSH banner, then
@@ -110,7 +166,7 @@ impl Client {
     /// One connect attempt bounded by `deadline` (and the connect timeout).
     pub(crate) fn connect_once(&self, deadline: Instant) -> Result<()> {
         let job = Job::new(JobKind::Connect, Instant::now(), deadline);
-        self.submit_and_wait(job).map(|_| ())
+        self.submit_and_wait(job, None).map(|_| ())
     }
 
     /// True while the transport is alive.
@@ -126,36 +182,67 @@ impl Client {
         }
         let now = Instant::now();
         let job = Job::new(JobKind::Close, now, now + CLOSE_WAIT);
-        let ticket = std::sync::Arc::clone(&job.ticket);
+        let ticket = Arc::clone(&job.ticket);
         if self.driver.submit(job).is_ok() {
             let _ = ticket.wait_until(now + CLOSE_WAIT);
         }
     }
 
-    fn submit_and_wait(&self, job: Job) -> Result<Output> {
-        let ticket = std::sync::Arc::clone(&job.ticket);
+    /// Submits and waits for the verdict until the deadline (plus a grace for the driver's own
+    /// verdict), handing streamed chunks to `on_output` on the way.
+    fn submit_and_wait(
+        &self,
+        job: Job,
+        mut on_output: Option<&mut dyn FnMut(Stream, &[u8]) -> ControlFlow<()>>,
+    ) -> Result<Output> {
+        let ticket = Arc::clone(&job.ticket);
         let (submitted, deadline) = (job.submitted, job.deadline);
         self.driver.submit(job)?;
-        if let Some(result) = ticket.wait_until(deadline + VERDICT_GRACE) {
-            return result;
+        let mut until = deadline + VERDICT_GRACE;
+        loop {
+            match ticket.wait_event(until) {
+                Some(Event::Done(result)) => return result,
+                Some(Event::Chunks(chunks)) => {
+                    for (stream, bytes) in chunks {
+                        let stop = match on_output.as_mut() {
+                            Some(f) if !ticket.stop_requested() => f(stream, &bytes).is_break(),
+                            _ => false,
+                        };
+                        if stop {
+                            ticket.request_stop();
+                            self.driver.wake();
+                        }
+                    }
+                    if ticket.take_paused() {
+                        self.driver.wake();
+                    }
+                }
+                None => {
+                    // The driver has not answered by the deadline (it may be busy connecting
+                    // for another caller). If it never started this job, it never will: the
+                    // command was not sent. Otherwise give its own verdict one more grace.
+                    if !ticket.abandon() && until < deadline + 2 * VERDICT_GRACE {
+                        until = deadline + 2 * VERDICT_GRACE;
+                        continue;
+                    }
+                    let budget = deadline.saturating_duration_since(submitted);
+                    let message = if ticket.is_abandoned() {
+                        format!(
+                            "timed out after {:.1} s waiting for the connection; the command was not sent",
+                            budget.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "timed out after {:.1} s; the driver did not report the command's end",
+                            budget.as_secs_f64()
+                        )
+                    };
+                    return Err(
+                        Error::new(ErrorKind::Timeout, message).with_elapsed(submitted.elapsed())
+                    );
+                }
+            }
         }
-        // The driver has not answered by the deadline (it may be busy connecting for another
-        // caller). If it never started this job, it never will: the command was not sent.
-        let budget = deadline.saturating_duration_since(submitted);
-        let message = if ticket.abandon() {
-            format!(
-                "timed out after {:.1} s waiting for the connection; the command was not sent",
-                budget.as_secs_f64()
-            )
-        } else if let Some(result) = ticket.wait_until(Instant::now() + VERDICT_GRACE) {
-            return result;
-        } else {
-            format!(
-                "timed out after {:.1} s; the driver did not report the command's end",
-                budget.as_secs_f64()
-            )
-        };
-        Err(Error::new(ErrorKind::Timeout, message).with_elapsed(submitted.elapsed()))
     }
 }
 

@@ -24,13 +24,15 @@ pub enum ErrorKind {
     ChannelFailed = 6,
     /// The transport died (or the handle was closed) while the call was in flight.
     Disconnected = 7,
-    /// A panic was caught inside the library (C ABI only; the core never reports it).
+    /// A panic was caught inside the library, or the driver dropped a call.
     Panic = 8,
+    /// The run was cancelled (a cancel token, or an output callback that asked to stop).
+    Cancelled = 9,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::InvalidArgument,
         ErrorKind::Timeout,
         ErrorKind::ConnectFailed,
@@ -39,6 +41,7 @@ impl ErrorKind {
         ErrorKind::ChannelFailed,
         ErrorKind::Disconnected,
         ErrorKind::Panic,
+        ErrorKind::Cancelled,
     ];
 
     /// The stable number of this kind (the C ABI's status value; 0 is success).
@@ -62,6 +65,7 @@ impl ErrorKind {
             ErrorKind::ChannelFailed => "channel or exec failed",
             ErrorKind::Disconnected => "disconnected",
             ErrorKind::Panic => "panic inside smol-ssh",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 }

@@ -13,9 +13,11 @@
 //! # Ok::<(), smol_ssh::Error>(())
 //! ```
 
+mod cancel;
 mod client;
 mod config;
 mod driver;
+mod env;
 mod error;
 pub mod ffi;
 mod hostkey;
@@ -23,6 +25,7 @@ mod output;
 pub mod shell;
 mod wait;
 
+pub use cancel::CancelToken;
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT, MAX_COMMAND_BYTES};
 pub use config::{
     Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
@@ -30,6 +33,6 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint};
-pub use output::Output;
+pub use output::{Output, Stream};
 pub use shell::{ShellKind, ShellMode};
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

@@ -2,6 +2,13 @@
 
 use std::time::Duration;
 
+/// Which output stream a chunk came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
 /// The outcome of a command that ran to its end on the guest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {

@@ -108,10 +108,17 @@ impl Loop {
         !self.queue.is_empty() || !self.active.is_empty()
     }
 
-    /// Ends jobs whose caller gave up or whose deadline passed.
+    /// Ends jobs whose caller gave up, that were cancelled, or whose deadline passed.
     fn expire(&mut self, now: Instant) {
         self.queue.retain(|job| {
             if job.ticket.is_abandoned() {
+                return false;
+            }
+            if let Some(why) = job.stop_reason() {
+                job.finish(Err(Error::new(
+                    ErrorKind::Cancelled,
+                    format!("{why} before it started; the command was not sent"),
+                )));
                 return false;
             }
             if now < job.deadline {
@@ -127,12 +134,24 @@ impl Loop {
         });
         let mut i = 0;
         while i < self.active.len() {
-            if now < self.active[i].job.deadline {
+            let task = &self.active[i];
+            let err = if let Some(why) = task.stop_reason() {
+                let stopped = if task.phase.command_sent() {
+                    "; the command was stopped"
+                } else {
+                    "; the command was not sent"
+                };
+                Error::new(
+                    ErrorKind::Cancelled,
+                    format!("{why} while {}{stopped}", task.phase.describe()),
+                )
+            } else if now >= task.job.deadline {
+                timed_out(&task.job, task.phase.describe())
+            } else {
                 i += 1;
                 continue;
-            }
+            };
             let mut task = self.active.remove(i);
-            let err = timed_out(&task.job, task.phase.describe());
             self.end_task(&mut task, err);
         }
     }
@@ -194,14 +213,15 @@ impl Loop {
             let job = self.queue.pop_front().expect("front exists");
             match job.kind {
                 JobKind::Connect => job.finish(Ok(Output::default())),
-                JobKind::Run(ref command) => {
+                JobKind::Run(_) => {
                     if job.ticket.claim() {
-                        let command = command.clone();
-                        let cap = self.config.max_output_bytes;
-                        self.active.push(Task::new(job, command, cap));
+                        self.active
+                            .push(Task::new(job, self.config.max_output_bytes));
                     }
                 }
-                JobKind::Close => unreachable!("close jobs are handled at intake"),
+                JobKind::Close | JobKind::Running => {
+                    unreachable!("close jobs are handled at intake; running ones are tasks")
+                }
             }
         }
     }
@@ -388,7 +408,11 @@ impl Loop {
             None => None,
             Some(conn) => {
                 let asking = self.liveness.as_ref().is_some_and(Liveness::asking);
-                let busy = !self.active.is_empty() || !self.closing.is_empty() || asking;
+                // Runs whose streaming callers are behind read nothing: their data waits at the
+                // server, and a readable socket must not make the loop spin.
+                let all_paused = self.active.iter().all(Task::paused);
+                let busy =
+                    !(self.active.is_empty() || all_paused) || !self.closing.is_empty() || asking;
                 let interest = if busy {
                     let dirs = conn.session.block_directions();
                     Interest {

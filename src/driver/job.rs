@@ -1,20 +1,34 @@
 //! Work handed from caller threads to the driver, and the ticket a caller waits on.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
-use crate::output::Output;
+use crate::output::{Output, Stream};
+
+/// A command to run and what goes with it.
+pub(crate) struct RunJob {
+    /// The exact command string (environment and shell wrapping applied).
+    pub command: String,
+    /// Fed to the command's stdin, then EOF. None: EOF at once.
+    pub stdin: Option<Vec<u8>>,
+    pub cancel: Option<CancelToken>,
+    /// Hand output to the caller chunk by chunk (through the ticket) instead of keeping it.
+    pub streaming: bool,
+}
 
 /// What a job asks of the driver.
 pub(crate) enum JobKind {
-    /// Run this exact command string (already wrapped for the shell).
-    Run(String),
+    Run(RunJob),
     /// Make sure the connection is up (handshake and auth), nothing more.
     Connect,
     /// Tear the connection down; jobs submitted before this one end as disconnected.
     Close,
+    /// A run whose payload has moved to its task on a channel.
+    Running,
 }
 
 /// Longest deadline honoured; longer timeouts (up to `u64::MAX` ms from C) mean "this long".
@@ -54,6 +68,19 @@ impl Job {
         }
     }
 
+    /// Why a run not yet started must not start: its cancel token fired or its caller asked.
+    pub(crate) fn stop_reason(&self) -> Option<&'static str> {
+        if self.ticket.stop_requested() {
+            return Some("stopped by its output callback");
+        }
+        match &self.kind {
+            JobKind::Run(run) if run.cancel.as_ref().is_some_and(CancelToken::is_cancelled) => {
+                Some("cancelled")
+            }
+            _ => None,
+        }
+    }
+
     /// Hands the result to the caller, stamping how long the call took.
     pub(crate) fn finish(&self, result: Result<Output>) {
         let elapsed = self.submitted.elapsed();
@@ -74,14 +101,38 @@ const ABANDONED: u8 = 2;
 
 /// Where the caller and the driver meet: the driver claims a job before it sends anything
 /// for it, and the caller may abandon a job that was never claimed, so a command whose caller
-/// already gave up is never sent.
+/// already gave up is never sent. A streaming run's chunks also pass through here, so that the
+/// caller's callback runs on the caller's thread, never on the driver's.
 #[derive(Default)]
 pub(crate) struct Ticket {
     stage: AtomicU8,
     answered: AtomicBool,
-    result: Mutex<Option<Result<Output>>>,
+    /// The caller asks the driver to stop the run (its output callback said so).
+    stop: AtomicBool,
+    /// The driver stopped reading because too many chunks wait for the caller.
+    paused: AtomicBool,
+    slot: Mutex<Slot>,
     ready: Condvar,
 }
+
+#[derive(Default)]
+struct Slot {
+    result: Option<Result<Output>>,
+    chunks: VecDeque<(Stream, Vec<u8>)>,
+    queued_bytes: usize,
+}
+
+/// What a waiting caller gets.
+pub(crate) enum Event {
+    /// Output of a streaming run, in order.
+    Chunks(Vec<(Stream, Vec<u8>)>),
+    /// The end (after every chunk).
+    Done(Result<Output>),
+}
+
+/// Bytes of streamed output that may wait for the caller before the driver stops reading the
+/// run (the server then holds the rest, as the channel window fills).
+pub(crate) const STREAM_BACKLOG: usize = 4 * 1024 * 1024;
 
 impl Ticket {
     /// The driver is about to send something for this job. False when the caller gave up.
@@ -107,16 +158,57 @@ impl Ticket {
         if self.answered.swap(true, Ordering::AcqRel) {
             return;
         }
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        self.slot().result = Some(result);
         self.ready.notify_all();
     }
 
-    /// Waits for the result until `until`; `None` if it has not come by then.
-    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<Output>> {
-        let mut slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The driver hands a chunk of a streaming run to the caller. False when the backlog is
+    /// full: the driver should stop reading until the caller catches up.
+    pub(crate) fn push_chunk(&self, stream: Stream, bytes: &[u8]) -> bool {
+        let mut slot = self.slot();
+        slot.chunks.push_back((stream, bytes.to_vec()));
+        slot.queued_bytes += bytes.len();
+        let room = slot.queued_bytes < STREAM_BACKLOG;
+        drop(slot);
+        self.ready.notify_all();
+        room
+    }
+
+    pub(crate) fn backlog_full(&self) -> bool {
+        self.slot().queued_bytes >= STREAM_BACKLOG
+    }
+
+    pub(crate) fn set_paused(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+
+    /// The caller drained chunks: true if the driver had paused and needs a wake-up.
+    pub(crate) fn take_paused(&self) -> bool {
+        self.paused.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Waits until `until` for chunks or the result; `None` if neither came.
+    pub(crate) fn wait_event(&self, until: Instant) -> Option<Event> {
+        let mut slot = self.slot();
         loop {
-            if let Some(result) = slot.take() {
-                return Some(result);
+            if !slot.chunks.is_empty() {
+                slot.queued_bytes = 0;
+                return Some(Event::Chunks(slot.chunks.drain(..).collect()));
+            }
+            if let Some(result) = slot.result.take() {
+                return Some(Event::Done(result));
             }
             let left = until.checked_duration_since(Instant::now())?;
             slot = self
@@ -124,6 +216,16 @@ impl Ticket {
                 .wait_timeout(slot, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+
+    /// Waits for the result until `until`, discarding chunks; `None` if it has not come.
+    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<Output>> {
+        loop {
+            match self.wait_event(until)? {
+                Event::Chunks(_) => continue,
+                Event::Done(result) => return Some(result),
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-pub(crate) use job::{deadline_after, Job, JobKind};
+pub(crate) use job::{deadline_after, Event, Job, JobKind, RunJob};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -35,6 +35,11 @@ struct Inbox {
 }
 
 impl Shared {
+    /// Wakes the driver thread (it then looks at its inbox and every run's state).
+    pub(crate) fn wake(&self) {
+        self.waker.wake();
+    }
+
     fn inbox(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -72,6 +77,14 @@ impl Driver {
 
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn wake(&self) {
+        self.shared.wake();
     }
 
     /// Queues a job and wakes the driver, starting its thread on first use.

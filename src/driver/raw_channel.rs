@@ -127,6 +127,15 @@ impl RawChannel {
         .map(|r| r.map(|_| ()))
     }
 
+    /// Writes to the command's stdin; `Some(n)`: n bytes taken (at most one packet, within the
+    /// server's window). After `None`, call again with the same bytes.
+    pub(crate) fn write(&mut self, data: &[u8]) -> Step<usize> {
+        // SAFETY: the channel is live; `data` is readable for its length.
+        self.call(|ch| unsafe {
+            sys::libssh2_channel_write_ex(ch, 0, data.as_ptr().cast(), data.len())
+        })
+    }
+
     /// Sends EOF: the command's stdin ends.
     pub(crate) fn send_eof(&mut self) -> Step<()> {
         // SAFETY: the channel is live.

@@ -6,15 +6,18 @@ use std::time::Instant;
 
 use ssh2::Session;
 
-use super::job::Job;
+use super::job::{Job, JobKind};
 use super::raw_channel::{ChannelError, RawChannel};
+use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
-use crate::output::Output;
+use crate::output::{Output, Stream};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
     Open,
     Exec,
+    /// Writing stdin (while reading output, so that neither side waits for the other).
+    Feed,
     Eof,
     Read,
     Close,
@@ -27,6 +30,7 @@ impl Phase {
         match self {
             Phase::Open => "opening a channel",
             Phase::Exec | Phase::Eof => "starting the command",
+            Phase::Feed => "writing its input",
             Phase::Read => "reading output",
             Phase::Close | Phase::WaitClose => "waiting for the command to exit",
         }
@@ -55,6 +59,11 @@ pub(crate) enum Step {
 pub(crate) struct Task {
     pub job: Job,
     pub command: String,
+    stdin: Vec<u8>,
+    written: usize,
+    cancel: Option<CancelToken>,
+    /// Output goes to the caller through the ticket instead of into `out`.
+    streaming: bool,
     pub phase: Phase,
     pub channel: Option<RawChannel>,
     /// Output so far (exit fields unset until the end).
@@ -74,16 +83,40 @@ enum Call {
 }
 
 impl Task {
-    pub(crate) fn new(job: Job, command: String, cap: usize) -> Self {
+    /// A task for a `JobKind::Run` job.
+    pub(crate) fn new(mut job: Job, cap: usize) -> Self {
+        let JobKind::Run(run) = std::mem::replace(&mut job.kind, JobKind::Running) else {
+            unreachable!("tasks are made from run jobs");
+        };
         Task {
             job,
-            command,
+            command: run.command,
+            stdin: run.stdin.unwrap_or_default(),
+            written: 0,
+            cancel: run.cancel,
+            streaming: run.streaming,
             phase: Phase::Open,
             channel: None,
             out: Output::default(),
             cap,
             attempts: 0,
         }
+    }
+
+    /// Why this run must stop now, if it must: its cancel token fired or its caller asked.
+    pub(crate) fn stop_reason(&self) -> Option<&'static str> {
+        if self.job.ticket.stop_requested() {
+            Some("stopped by its output callback")
+        } else if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            Some("cancelled")
+        } else {
+            None
+        }
+    }
+
+    /// A streaming run whose caller has not caught up: reading waits for the caller.
+    pub(crate) fn paused(&self) -> bool {
+        self.streaming && self.job.ticket.backlog_full()
     }
 
     /// The output so far, for a result that ends early.
@@ -109,7 +142,8 @@ impl Task {
                 },
                 (_, None) => unreachable!("a task past Phase::Open has a channel"),
                 (Phase::Exec, Some(ch)) => match ch.exec(&self.command) {
-                    Ok(Some(())) => self.advance(Phase::Eof),
+                    Ok(Some(())) if self.stdin.is_empty() => self.advance(Phase::Eof),
+                    Ok(Some(())) => self.advance(Phase::Feed),
                     Ok(None) => Call::WouldBlock,
                     Err(e) => Call::End(failure(e, "start the command")),
                 },
@@ -119,8 +153,49 @@ impl Task {
                     .map_or_else(Call::End, |next| {
                         next.map_or(Call::WouldBlock, |p| self.advance(p))
                     }),
+                (Phase::Feed, Some(ch)) => {
+                    let wrote = match ch.write(&self.stdin[self.written..]) {
+                        Ok(Some(n)) => {
+                            self.written += n;
+                            n > 0
+                        }
+                        Ok(None) => false,
+                        // The command closed its stdin (or exited): the rest is not wanted.
+                        Err(e) if e.is_channel_level() => {
+                            self.written = self.stdin.len();
+                            true
+                        }
+                        Err(e) => return Step::Transport(format!("writing input: {}", e.message)),
+                    };
+                    let mut sink = Sink::new(&mut self.out, self.cap, self.streaming, &self.job);
+                    match read_available(ch, &mut sink, scratch) {
+                        Err(e) => {
+                            Call::End(Step::Transport(format!("reading output: {}", e.message)))
+                        }
+                        Ok(_) if self.written == self.stdin.len() => {
+                            self.stdin = Vec::new();
+                            self.advance(Phase::Eof)
+                        }
+                        Ok(read) if read || wrote => Call::Advanced,
+                        // The server's window is full and its output has ended: if it has
+                        // also closed the channel, the command exited without reading the rest
+                        // of its input, which is then dropped.
+                        Ok(_) if ch.eof() => match ch.wait_closed() {
+                            Ok(None) => Call::WouldBlock,
+                            Err(e) if !e.is_channel_level() => {
+                                Call::End(Step::Transport(e.message))
+                            }
+                            Ok(Some(())) | Err(_) => {
+                                self.stdin = Vec::new();
+                                self.advance(Phase::Eof)
+                            }
+                        },
+                        Ok(_) => Call::WouldBlock,
+                    }
+                }
                 (Phase::Read, Some(ch)) => {
-                    match read_available(ch, &mut self.out, self.cap, scratch) {
+                    let mut sink = Sink::new(&mut self.out, self.cap, self.streaming, &self.job);
+                    match read_available(ch, &mut sink, scratch) {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
@@ -183,55 +258,84 @@ fn ignore_channel_error(
     }
 }
 
+/// Where output goes: kept in the run's `Output` (up to the cap), or handed to the caller.
+struct Sink<'a> {
+    out: &'a mut Output,
+    cap: usize,
+    stream_to: Option<&'a Job>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(out: &'a mut Output, cap: usize, streaming: bool, job: &'a Job) -> Self {
+        Sink {
+            out,
+            cap,
+            stream_to: streaming.then_some(job),
+        }
+    }
+
+    /// False when a streaming caller is behind: stop reading until it catches up.
+    fn has_room(&self) -> bool {
+        match self.stream_to {
+            Some(job) if job.ticket.backlog_full() => {
+                job.ticket.set_paused();
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn take(&mut self, stream: Stream, bytes: &[u8]) {
+        if let Some(job) = self.stream_to {
+            job.ticket.push_chunk(stream, bytes);
+            return;
+        }
+        let (into, truncated) = match stream {
+            Stream::Stdout => (&mut self.out.stdout, &mut self.out.stdout_truncated),
+            Stream::Stderr => (&mut self.out.stderr, &mut self.out.stderr_truncated),
+        };
+        let keep = if self.cap == 0 {
+            bytes.len()
+        } else {
+            bytes.len().min(self.cap.saturating_sub(into.len()))
+        };
+        into.extend_from_slice(&bytes[..keep]);
+        *truncated |= keep < bytes.len();
+    }
+}
+
 /// Reads whatever stdout and stderr hold now; true if any byte came.
 fn read_available(
     ch: &mut RawChannel,
-    out: &mut Output,
-    cap: usize,
+    sink: &mut Sink<'_>,
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
-    let a = drain(
-        ch,
-        0,
-        &mut out.stdout,
-        &mut out.stdout_truncated,
-        cap,
-        scratch,
-    )?;
-    let b = drain(
-        ch,
-        1,
-        &mut out.stderr,
-        &mut out.stderr_truncated,
-        cap,
-        scratch,
-    )?;
+    let a = drain(ch, Stream::Stdout, sink, scratch)?;
+    let b = drain(ch, Stream::Stderr, sink, scratch)?;
     Ok(a || b)
 }
 
-/// Reads one stream until it would block or has nothing more, keeping at most `cap` bytes
-/// (0 = all) and discarding the rest; true if any byte came.
+/// Reads one stream until it would block, has nothing more, or the sink is full; true if any
+/// byte came.
 fn drain(
     ch: &mut RawChannel,
-    stream: i32,
-    into: &mut Vec<u8>,
-    truncated: &mut bool,
-    cap: usize,
+    stream: Stream,
+    sink: &mut Sink<'_>,
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
+    let id = match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    };
     let mut got = false;
-    while let Some(n) = ch.read(stream, scratch)? {
-        if n == 0 {
-            break;
+    while sink.has_room() {
+        match ch.read(id, scratch)? {
+            None | Some(0) => break,
+            Some(n) => {
+                sink.take(stream, &scratch[..n]);
+                got = true;
+            }
         }
-        let keep = if cap == 0 {
-            n
-        } else {
-            n.min(cap.saturating_sub(into.len()))
-        };
-        into.extend_from_slice(&scratch[..keep]);
-        *truncated |= keep < n;
-        got = true;
     }
     Ok(got)
 }

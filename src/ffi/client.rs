@@ -193,6 +193,7 @@ pub unsafe extern "C" fn smol_ssh_run(
                 let options = RunOptions {
                     timeout: Duration::from_millis(timeout_ms),
                     mode,
+                    ..RunOptions::default()
                 };
                 client.run(command, &options)
             };

@@ -31,6 +31,9 @@ pub enum smol_ssh_status {
     SMOL_SSH_STATUS_DISCONNECTED = 7,
     /// A bug inside smol-ssh was caught (a Rust panic); the call did not complete.
     SMOL_SSH_STATUS_PANIC = 8,
+    /// The run was cancelled (`smol_ssh_cancel_trigger`, or an output callback returned
+    /// non-zero); the remote command was stopped.
+    SMOL_SSH_STATUS_CANCELLED = 9,
 }
 
 impl From<ErrorKind> for smol_ssh_status {
@@ -45,6 +48,7 @@ impl From<ErrorKind> for smol_ssh_status {
             ErrorKind::ChannelFailed => SMOL_SSH_STATUS_CHANNEL_FAILED,
             ErrorKind::Disconnected => SMOL_SSH_STATUS_DISCONNECTED,
             ErrorKind::Panic => SMOL_SSH_STATUS_PANIC,
+            ErrorKind::Cancelled => SMOL_SSH_STATUS_CANCELLED,
         }
     }
 }

@@ -35,5 +35,6 @@ pub fn raw(timeout_secs: u64) -> RunOptions {
     RunOptions {
         timeout: Duration::from_secs(timeout_secs),
         mode: ShellMode::Raw,
+        ..RunOptions::default()
     }
 }

@@ -1,0 +1,60 @@
+//! Cancel tokens: one thread cancels runs that others are waiting on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::driver::Shared;
+
+/// Cancels every run it is given to (through `RunOptions::cancel`), from any thread. A run
+/// whose token is cancelled ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and
+/// its remote command is stopped; one not started yet is never sent. Cancelling is permanent:
+/// use a new token for new work. Cloning shares the token.
+#[derive(Clone, Default)]
+pub struct CancelToken(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    cancelled: AtomicBool,
+    /// The drivers running work with this token, to wake when it is cancelled.
+    drivers: Mutex<Vec<Weak<Shared>>>,
+}
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels every run using this token, now and later.
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::Release);
+        let drivers =
+            std::mem::take(&mut *self.0.drivers.lock().unwrap_or_else(|e| e.into_inner()));
+        for driver in drivers.iter().filter_map(Weak::upgrade) {
+            driver.wake();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Asks to wake `driver` on cancellation (dead drivers are pruned as we go).
+    pub(crate) fn register(&self, driver: &Arc<Shared>) {
+        let mut drivers = self.0.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        drivers.retain(|d| d.strong_count() > 0);
+        if !drivers
+            .iter()
+            .any(|d| std::ptr::eq(d.as_ptr(), Arc::as_ptr(driver)))
+        {
+            drivers.push(Arc::downgrade(driver));
+        }
+    }
+}
+
+impl std::fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
