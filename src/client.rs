@@ -52,6 +52,9 @@ impl Default for RunOptions {
     }
 }
 
+/// A streaming run's output callback.
+type OnOutput<'a> = dyn FnMut(Stream, &[u8]) -> ControlFlow<()> + 'a;
+
 /// How long a caller waits past its deadline for the driver's own verdict before it reports
 /// the timeout itself.
 const VERDICT_GRACE: Duration = Duration::from_millis(250);
@@ -104,7 +107,7 @@ impl Client {
         &self,
         command: &str,
         options: &RunOptions,
-        on_output: Option<&mut dyn FnMut(Stream, &[u8]) -> ControlFlow<()>>,
+        on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
         if command.trim().is_empty() {
             return Err(Error::invalid(
@@ -193,7 +196,7 @@ impl Client {
     fn submit_and_wait(
         &self,
         job: Job,
-        mut on_output: Option<&mut dyn FnMut(Stream, &[u8]) -> ControlFlow<()>>,
+        mut on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
         let ticket = Arc::clone(&job.ticket);
         let (submitted, deadline) = (job.submitted, job.deadline);
