@@ -3,9 +3,12 @@
  * and free(NULL), against the sshd named by SMOL_SSH_HOST / SMOL_SSH_PORT / SMOL_SSH_USER /
  * SMOL_SSH_KEY. Prints one line per check; exits 0 when every check passed.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "smol_ssh.h"
 
@@ -33,6 +36,52 @@ static int new_fails(const smol_ssh_options *opts, const char *needle) {
   if (!ok && e) printf("     message: %s\n", smol_ssh_error_message(e));
   smol_ssh_error_free(e);
   return ok;
+}
+
+/* Output callback: appends to a buffer; stops after `stop_after` calls when that is > 0. */
+struct collected {
+  char out[256];
+  size_t out_len;
+  char err[256];
+  size_t err_len;
+  int calls;
+  int stop_after;
+};
+
+static int32_t collect(void *user, int32_t stream, const uint8_t *data, size_t len) {
+  struct collected *c = user;
+  char *buf = stream == SMOL_SSH_STREAM_STDOUT ? c->out : c->err;
+  size_t *used = stream == SMOL_SSH_STREAM_STDOUT ? &c->out_len : &c->err_len;
+  size_t room = 255 - *used;
+  memcpy(buf + *used, data, len < room ? len : room);
+  *used += len < room ? len : room;
+  buf[*used] = '\0';
+  c->calls++;
+  return c->stop_after > 0 && c->calls >= c->stop_after;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct background_run {
+  smol_ssh_client *client;
+  const char *command;
+  const smol_ssh_run_options *options;
+  smol_ssh_result *result;
+};
+
+static void *run_in_background(void *arg) {
+  struct background_run *b = arg;
+  b->result = smol_ssh_run_with(b->client, b->command, b->options);
+  return NULL;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
 }
 
 static const char *env_or(const char *name, const char *fallback) {
@@ -68,6 +117,8 @@ int main(void) {
   smol_ssh_free(NULL);
   smol_ssh_result_free(NULL);
   smol_ssh_error_free(NULL);
+  smol_ssh_run_options_free(NULL);
+  smol_ssh_cancel_free(NULL);
   check(1, "free(NULL) of every type");
 
   /* Options: NULLs and bad values. */
@@ -235,6 +286,129 @@ int main(void) {
   check(r->elapsed_us >= 1000000 && r->elapsed_us < 1300000, "timeout within 1.3 s");
   smol_ssh_result_free(r);
 
+  /* Run options: bad input. */
+  {
+    smol_ssh_run_options *ro = smol_ssh_run_options_new();
+    check(ro != NULL, "run_options_new");
+    check(smol_ssh_run_options_set_timeout_ms(NULL, 1000) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "run_options_set_timeout_ms(NULL options)");
+    check(smol_ssh_run_options_set_stdin(ro, NULL, 5) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "run_options_set_stdin(NULL, 5)");
+    check(is_invalid(smol_ssh_run_with(client, "true", ro)),
+          "run_with reports the first bad run option");
+    smol_ssh_run_options_free(ro);
+    ro = smol_ssh_run_options_new();
+    check(smol_ssh_run_options_set_shell_mode(ro, 7) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "run_options_set_shell_mode(7)");
+    smol_ssh_run_options_free(ro);
+    ro = smol_ssh_run_options_new();
+    check(smol_ssh_run_options_set_env(ro, NULL, "x") == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "run_options_set_env(NULL name)");
+    smol_ssh_run_options_free(ro);
+    ro = smol_ssh_run_options_new();
+    check(smol_ssh_run_options_set_env(ro, "BAD-NAME", "x") == SMOL_SSH_STATUS_OK,
+          "run_options_set_env takes the name");
+    check(is_invalid(smol_ssh_run_with(client, "true", ro)), "run_with refuses a bad env name");
+    smol_ssh_run_options_free(ro);
+    ro = smol_ssh_run_options_new();
+    check(smol_ssh_run_options_set_timeout_ms(ro, 10) == SMOL_SSH_STATUS_OK &&
+              is_invalid(smol_ssh_run_with(client, "true", ro)),
+          "run_with refuses a 10 ms timeout");
+    check(smol_ssh_run_options_set_output_callback(ro, NULL, NULL) == SMOL_SSH_STATUS_OK,
+          "run_options_set_output_callback(NULL) means no streaming");
+    smol_ssh_run_options_free(ro);
+    check(is_invalid(smol_ssh_run_with(NULL, "true", NULL)), "run_with(NULL client)");
+    check(is_invalid(smol_ssh_run_with(client, NULL, NULL)), "run_with(NULL command)");
+    check(smol_ssh_cancel_trigger(NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              !smol_ssh_cancel_is_triggered(NULL),
+          "cancel functions with NULL");
+  }
+
+  /* Run options: stdin, environment, streaming, stop, cancel. */
+  {
+    static const uint8_t input[] = {'i', 'n', 0, 0xff, '\n'};
+    smol_ssh_run_options *ro = smol_ssh_run_options_new();
+    struct collected col;
+    smol_ssh_cancel *cancel;
+    struct background_run bg;
+    pthread_t thread;
+    double start;
+
+    smol_ssh_run_options_set_shell_mode(ro, SMOL_SSH_SHELL_MODE_RAW);
+    smol_ssh_run_options_set_timeout_ms(ro, 10000);
+    check(smol_ssh_run_options_set_stdin(ro, input, sizeof input) == SMOL_SSH_STATUS_OK,
+          "run_options_set_stdin");
+    r = smol_ssh_run_with(client, "cat", ro);
+    check(r->status == SMOL_SSH_STATUS_OK && r->stdout_len == sizeof input &&
+              memcmp(r->stdout_data, input, sizeof input) == 0,
+          "run_with feeds stdin exactly");
+    smol_ssh_result_free(r);
+    smol_ssh_run_options_set_stdin(ro, NULL, 0);
+
+    check(smol_ssh_run_options_set_env(ro, "SMOL_X", "it's $HOME") == SMOL_SSH_STATUS_OK &&
+              smol_ssh_run_options_set_env(ro, "SMOL_Y", "y") == SMOL_SSH_STATUS_OK &&
+              smol_ssh_run_options_set_env(ro, "SMOL_Y", NULL) == SMOL_SSH_STATUS_OK,
+          "run_options_set_env (set, and remove)");
+    r = smol_ssh_run_with(client, "printf '%s|%s' \"$SMOL_X\" \"${SMOL_Y-unset}\"", ro);
+    check(r->status == SMOL_SSH_STATUS_OK &&
+              strcmp((const char *)r->stdout_data, "it's $HOME|unset") == 0,
+          "run_with sets the environment");
+    smol_ssh_result_free(r);
+
+    memset(&col, 0, sizeof col);
+    check(smol_ssh_run_options_set_output_callback(ro, collect, &col) == SMOL_SSH_STATUS_OK,
+          "run_options_set_output_callback");
+    r = smol_ssh_run_with(client, "echo out; echo err >&2", ro);
+    check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == 0 && r->stdout_len == 0 &&
+              strcmp(col.out, "out\n") == 0 && strcmp(col.err, "err\n") == 0,
+          "output callback gets stdout and stderr");
+    smol_ssh_result_free(r);
+
+    memset(&col, 0, sizeof col);
+    col.stop_after = 1;
+    start = now_s();
+    r = smol_ssh_run_with(client, "echo go; sleep 10", ro);
+    check(r->status == SMOL_SSH_STATUS_CANCELLED && now_s() - start < 2.0,
+          "a callback that returns non-zero stops the command: CANCELLED");
+    smol_ssh_result_free(r);
+    smol_ssh_run_options_set_output_callback(ro, NULL, NULL);
+
+    cancel = smol_ssh_cancel_new();
+    check(cancel != NULL && !smol_ssh_cancel_is_triggered(cancel), "cancel_new");
+    check(smol_ssh_run_options_set_cancel(ro, cancel) == SMOL_SSH_STATUS_OK,
+          "run_options_set_cancel");
+    bg.client = client;
+    bg.command = "echo started; sleep 10";
+    bg.options = ro;
+    bg.result = NULL;
+    start = now_s();
+    pthread_create(&thread, NULL, run_in_background, &bg);
+    sleep_ms(300);
+    check(smol_ssh_cancel_trigger(cancel) == SMOL_SSH_STATUS_OK &&
+              smol_ssh_cancel_is_triggered(cancel),
+          "cancel_trigger from another thread");
+    pthread_join(thread, NULL);
+    check(bg.result->status == SMOL_SSH_STATUS_CANCELLED && now_s() - start < 1.0 &&
+              bg.result->stdout_len == 8,
+          "the cancelled run ends CANCELLED at once, with its output so far");
+    smol_ssh_result_free(bg.result);
+    r = smol_ssh_run_with(client, "true", ro);
+    check(r->status == SMOL_SSH_STATUS_CANCELLED, "a triggered token refuses new runs");
+    smol_ssh_result_free(r);
+    smol_ssh_cancel_free(cancel); /* the options keep their own reference */
+    r = smol_ssh_run_with(client, "true", ro);
+    check(r->status == SMOL_SSH_STATUS_CANCELLED, "after cancel_free, the options' token holds");
+    smol_ssh_result_free(r);
+    smol_ssh_run_options_set_cancel(ro, NULL);
+    r = smol_ssh_run_with(client, "echo fine", ro);
+    check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run_with without the token");
+    smol_ssh_result_free(r);
+    r = smol_ssh_run_with(client, "echo defaults", NULL);
+    check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run_with(NULL options) uses the defaults");
+    smol_ssh_result_free(r);
+    smol_ssh_run_options_free(ro);
+  }
+
   /* Close, reconnect, wait. */
   check(smol_ssh_close(NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT, "close(NULL)");
   check(!smol_ssh_connected(NULL), "connected(NULL)");
@@ -250,7 +424,24 @@ int main(void) {
   check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_connected(client), "wait connects");
   smol_ssh_result_free(r);
 
-  smol_ssh_free(client);
+  /* Free while another thread is in a run: the run ends DISCONNECTED at once. */
+  {
+    struct background_run bg;
+    pthread_t thread;
+    double start;
+    bg.client = client;
+    bg.command = "sleep 10";
+    bg.options = NULL;
+    bg.result = NULL;
+    pthread_create(&thread, NULL, run_in_background, &bg);
+    sleep_ms(300);
+    start = now_s();
+    smol_ssh_free(client);
+    pthread_join(thread, NULL);
+    check(bg.result->status == SMOL_SSH_STATUS_DISCONNECTED && now_s() - start < 1.0,
+          "free during a run ends it promptly");
+    smol_ssh_result_free(bg.result);
+  }
   printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
   return failures ? 1 : 0;
 }

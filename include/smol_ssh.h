@@ -74,6 +74,11 @@ enum smol_ssh_status
    * A bug inside smol-ssh was caught (a Rust panic); the call did not complete.
    */
   SMOL_SSH_STATUS_PANIC = 8,
+  /**
+   * The run was cancelled (`smol_ssh_cancel_trigger`, or an output callback returned
+   * non-zero); the remote command was stopped.
+   */
+  SMOL_SSH_STATUS_CANCELLED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -138,6 +143,35 @@ typedef int32_t smol_ssh_shell_mode;
 #endif // __cplusplus
 
 /**
+ * Which stream an output chunk comes from.
+ */
+enum smol_ssh_stream
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  SMOL_SSH_STREAM_STDOUT = 0,
+  SMOL_SSH_STREAM_STDERR = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smol_ssh_stream smol_ssh_stream;
+#else
+typedef int32_t smol_ssh_stream;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Cancels runs from another thread. Made by `smol_ssh_cancel_new`, given to runs with
+ * `smol_ssh_run_options_set_cancel`, triggered with `smol_ssh_cancel_trigger`, freed with
+ * `smol_ssh_cancel_free` (run options keep their own reference, so freeing it only gives up
+ * the ability to trigger). Every function on it may be called from any thread at any time.
+ * A cancelled run ends with SMOL_SSH_STATUS_CANCELLED and its remote command is stopped; a
+ * run not yet started is never sent. Cancelling is permanent.
+ */
+typedef struct smol_ssh_cancel smol_ssh_cancel;
+
+/**
  * A client of one guest: one persistent SSH connection, made on first use and remade when it
  * dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. If an internal error (a panic) is
  * ever caught in a call on a client, that call returns SMOL_SSH_STATUS_PANIC and every later
@@ -166,6 +200,15 @@ typedef struct smol_ssh_error smol_ssh_error;
  * Not thread-safe: use one options object from one thread at a time.
  */
 typedef struct smol_ssh_options smol_ssh_options;
+
+/**
+ * Options of one run. Made by `smol_ssh_run_options_new` with the defaults (timeout 30 s,
+ * login shell, stdin closed, no extra environment, no cancel token, no callback); freed with
+ * `smol_ssh_run_options_free`; may be reused for many runs, from one thread at a time. Like
+ * the client's options, a setter that rejects its value returns INVALID_ARGUMENT and the first
+ * such failure is reported again by `smol_ssh_run_with`.
+ */
+typedef struct smol_ssh_run_options smol_ssh_run_options;
 
 /**
  * The outcome of `smol_ssh_run` or `smol_ssh_wait`, allocated by the library and freed once
@@ -221,9 +264,46 @@ typedef struct smol_ssh_result {
   bool stderr_truncated;
 } smol_ssh_result;
 
+/**
+ * Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
+ * `data` points to `len` bytes valid only during the call. Called on the thread that called
+ * `smol_ssh_run_with`, in order, never concurrently for one run. Return 0 to go on; any other
+ * value stops the command (the run then ends with SMOL_SSH_STATUS_CANCELLED).
+ */
+typedef int32_t (*smol_ssh_output_fn)(void *user, int32_t stream, const uint8_t *data, size_t len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * A new, untriggered token. NULL only if a panic was caught.
+ */
+struct smol_ssh_cancel *smol_ssh_cancel_new(void);
+
+/**
+ * Cancels every run given this token, now and later. INVALID_ARGUMENT for NULL.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token.
+ */
+smol_ssh_status smol_ssh_cancel_trigger(const struct smol_ssh_cancel *cancel);
+
+/**
+ * True once the token was triggered; false for NULL.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token.
+ */
+bool smol_ssh_cancel_is_triggered(const struct smol_ssh_cancel *cancel);
+
+/**
+ * Frees the token (runs holding it keep their own reference). NULL is a no-op.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token, freed once.
+ */
+void smol_ssh_cancel_free(struct smol_ssh_cancel *cancel);
 
 /**
  * Makes a client from `options` (which may be freed right after: everything is copied).
@@ -238,12 +318,14 @@ struct smol_ssh_error *smol_ssh_new(const struct smol_ssh_options *options,
                                     struct smol_ssh_client **client_out);
 
 /**
- * Frees a client: runs still in flight end with SMOL_SSH_STATUS_DISCONNECTED, the connection
- * is closed and the client's thread is joined before this returns, so the library may be
- * unloaded afterwards. NULL is a no-op.
+ * Frees a client: runs still in flight (on other threads) end at once with
+ * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
+ * returned, the connection is closed, the client's thread joined and the handle freed, so the
+ * library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
+ * this one has.
  *
  * # Safety
- * `client` is NULL or a live client; no other call on it is in progress or will follow.
+ * `client` is NULL or a live client, freed once.
  */
 void smol_ssh_free(struct smol_ssh_client *client);
 
@@ -263,6 +345,19 @@ struct smol_ssh_result *smol_ssh_run(struct smol_ssh_client *client,
                                      const char *command,
                                      uint64_t timeout_ms,
                                      int32_t shell_mode);
+
+/**
+ * Runs `command` with run options (NULL: the defaults): stdin, environment, cancel token,
+ * output callback, timeout and shell mode. Otherwise as `smol_ssh_run`: always returns a
+ * result to free with `smol_ssh_result_free`. A callback is called on this thread.
+ *
+ * # Safety
+ * `client` is NULL or live; `command` is NULL or NUL-terminated; `options` is NULL or live
+ * and not changed by another thread during the call.
+ */
+struct smol_ssh_result *smol_ssh_run_with(struct smol_ssh_client *client,
+                                          const char *command,
+                                          const struct smol_ssh_run_options *options);
 
 /**
  * The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
@@ -480,6 +575,85 @@ void smol_ssh_result_free(struct smol_ssh_result *result);
  * `result` is NULL or a live result; `len` is NULL or writable.
  */
 const char *smol_ssh_result_output(const struct smol_ssh_result *result, size_t *len);
+
+/**
+ * New run options with the defaults. NULL only if a panic was caught.
+ */
+struct smol_ssh_run_options *smol_ssh_run_options_new(void);
+
+/**
+ * Frees run options. NULL is a no-op.
+ *
+ * # Safety
+ * `options` is NULL or a live pointer from `smol_ssh_run_options_new`, freed once.
+ */
+void smol_ssh_run_options_free(struct smol_ssh_run_options *options);
+
+/**
+ * Bounds the whole run, in milliseconds (at least 1000, checked by the run). Default 30000.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_run_options_set_timeout_ms(struct smol_ssh_run_options *options,
+                                                    uint64_t timeout_ms);
+
+/**
+ * A `smol_ssh_shell_mode` value. Default SMOL_SSH_SHELL_MODE_LOGIN.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_run_options_set_shell_mode(struct smol_ssh_run_options *options,
+                                                    int32_t shell_mode);
+
+/**
+ * Bytes fed to the command's stdin while its output is read, then EOF; copied. `data` may be
+ * NULL only with `len` 0, which restores the default (stdin closed at once).
+ *
+ * # Safety
+ * `options`: NULL or live; `data`: NULL or readable for `len` bytes.
+ */
+smol_ssh_status smol_ssh_run_options_set_stdin(struct smol_ssh_run_options *options,
+                                               const uint8_t *data,
+                                               size_t len);
+
+/**
+ * Sets environment variable `name` to `value` for the run (replacing an earlier value);
+ * `value` NULL removes it. Names are `[A-Za-z_][A-Za-z0-9_]*` (checked by the run). The
+ * variables are set by the command itself, quoted for the client's shell kind, because the
+ * default sshd refuses `env` requests.
+ *
+ * # Safety
+ * `options`: NULL or live; `name`, `value`: NULL or NUL-terminated.
+ */
+smol_ssh_status smol_ssh_run_options_set_env(struct smol_ssh_run_options *options,
+                                             const char *name,
+                                             const char *value);
+
+/**
+ * Runs with these options can be cancelled with `cancel` (the options keep their own
+ * reference); NULL removes the token.
+ *
+ * # Safety
+ * `options`: NULL or live; `cancel`: NULL or a live token.
+ */
+smol_ssh_status smol_ssh_run_options_set_cancel(struct smol_ssh_run_options *options,
+                                                const struct smol_ssh_cancel *cancel);
+
+/**
+ * Streams output to `callback` (with `user` passed back) instead of collecting it: the
+ * result's stdout/stderr are then empty. NULL removes the callback (output is collected).
+ * The same deadline bounds the run; if the callback is slower than the command, the server
+ * is made to wait (at most 4 MiB are buffered here).
+ *
+ * # Safety
+ * `options`: NULL or live; `callback` must be safe to call with `user` on the calling thread
+ * of every run using these options.
+ */
+smol_ssh_status smol_ssh_run_options_set_output_callback(struct smol_ssh_run_options *options,
+                                                         smol_ssh_output_fn callback,
+                                                         void *user);
 
 /**
  * A static, NUL-terminated English name of `status` ("ok", "timeout", ...); any value is

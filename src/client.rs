@@ -193,6 +193,12 @@ impl Client {
 
     /// Submits and waits for the verdict until the deadline (plus a grace for the driver's own
     /// verdict), handing streamed chunks to `on_output` on the way.
+    /// Starts freeing: runs in flight end as disconnected at once and new ones are refused.
+    /// (For the C ABI, which may free a client while other threads are still in calls.)
+    pub(crate) fn shutdown(&self) {
+        self.driver.shutdown();
+    }
+
     fn submit_and_wait(
         &self,
         job: Job,

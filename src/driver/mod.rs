@@ -90,9 +90,25 @@ impl Driver {
     /// Queues a job and wakes the driver, starting its thread on first use.
     pub(crate) fn submit(&self, job: Job) -> Result<()> {
         self.ensure_started()?;
-        self.shared.inbox().jobs.push_back(job);
+        {
+            let mut inbox = self.shared.inbox();
+            if inbox.shutdown {
+                return Err(Error::new(
+                    ErrorKind::Disconnected,
+                    "the client is being freed",
+                ));
+            }
+            inbox.jobs.push_back(job);
+        }
         self.shared.waker.wake();
         Ok(())
+    }
+
+    /// Starts ending the driver without waiting: runs queued or in flight end as
+    /// disconnected at once, and new work is refused. Idempotent; `Drop` then joins.
+    pub(crate) fn shutdown(&self) {
+        self.shared.inbox().shutdown = true;
+        self.shared.waker.wake();
     }
 
     /// Whether the driver thread has been started (nothing to close before that).
@@ -138,8 +154,7 @@ impl Drop for Driver {
     /// Ends the driver: jobs still queued or running end as disconnected, the connection is
     /// closed, and the thread is joined, so nothing of the client outlives it.
     fn drop(&mut self) {
-        self.shared.inbox().shutdown = true;
-        self.shared.waker.wake();
+        self.shutdown();
         let handle = self
             .thread
             .get_mut()

@@ -1,17 +1,20 @@
 //! `smol_ssh_client`: the handle, and the calls that use it.
 
 use std::ffi::c_char;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use super::boundary::{guard, str_arg};
 use super::error::{self as c_error, smol_ssh_error};
 use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
+use super::run_options::{smol_ssh_run_options, smol_ssh_stream};
 use super::status::smol_ssh_status;
 use crate::error::{Error, ErrorKind};
 use crate::shell::ShellMode;
-use crate::{Client, RunOptions};
+use crate::{Client, RunOptions, Stream};
 
 /// How a command is handed to the guest (`smol_ssh_run`'s `shell_mode`).
 #[allow(non_camel_case_types)]
@@ -34,16 +37,40 @@ pub enum smol_ssh_shell_mode {
 /// `smol_ssh_free`, which must be the last call on the client, with no other call in progress.
 pub struct smol_ssh_client {
     inner: Client,
+    /// Calls in progress on this client, so that `smol_ssh_free` can wait for them.
+    calls: Mutex<usize>,
+    idle: Condvar,
     /// Set when a panic was caught in a call on this client: its state may be damaged, so it
     /// refuses further work (SMOL_SSH_STATUS_PANIC) until it is freed.
     poisoned: AtomicBool,
 }
 
-/// Borrows the client behind a pointer, refusing a poisoned one.
+/// A call in progress on a client; `smol_ssh_free` waits until none is left.
+struct Call<'a> {
+    client: &'a smol_ssh_client,
+}
+
+impl<'a> Call<'a> {
+    fn client(&self) -> &'a Client {
+        &self.client.inner
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        let mut calls = self.client.calls.lock().unwrap_or_else(|e| e.into_inner());
+        *calls -= 1;
+        if *calls == 0 {
+            self.client.idle.notify_all();
+        }
+    }
+}
+
+/// Enters a call on the client behind a pointer, refusing a poisoned one.
 ///
 /// # Safety
 /// `client` is NULL or a live pointer from `smol_ssh_new`.
-unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<&'a Client, Error> {
+unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<Call<'a>, Error> {
     // SAFETY: per the contract.
     let c = unsafe { client.as_ref() }.ok_or_else(|| Error::invalid("client is NULL"))?;
     if c.poisoned.load(Ordering::Acquire) {
@@ -52,7 +79,8 @@ unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<&'a Client, E
             "this client is unusable after an internal error (a caught panic); free it and make a new one",
         ));
     }
-    Ok(&c.inner)
+    *c.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    Ok(Call { client: c })
 }
 
 /// Marks the client unusable after a panic was caught in a call on it.
@@ -120,6 +148,8 @@ pub unsafe extern "C" fn smol_ssh_new(
                 Ok(inner) => {
                     let client = Box::into_raw(Box::new(smol_ssh_client {
                         inner,
+                        calls: Mutex::new(0),
+                        idle: Condvar::new(),
                         poisoned: AtomicBool::new(false),
                     }));
                     // SAFETY: as above.
@@ -132,21 +162,31 @@ pub unsafe extern "C" fn smol_ssh_new(
     )
 }
 
-/// Frees a client: runs still in flight end with SMOL_SSH_STATUS_DISCONNECTED, the connection
-/// is closed and the client's thread is joined before this returns, so the library may be
-/// unloaded afterwards. NULL is a no-op.
+/// Frees a client: runs still in flight (on other threads) end at once with
+/// SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
+/// returned, the connection is closed, the client's thread joined and the handle freed, so the
+/// library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
+/// this one has.
 ///
 /// # Safety
-/// `client` is NULL or a live client; no other call on it is in progress or will follow.
+/// `client` is NULL or a live client, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_free(client: *mut smol_ssh_client) {
     guard(
         || (),
         || {
-            if !client.is_null() {
-                // SAFETY: a pointer from Box::into_raw in smol_ssh_new, freed once.
-                drop(unsafe { Box::from_raw(client) });
+            // SAFETY: per the contract: live until we free it below.
+            let Some(c) = (unsafe { client.as_ref() }) else {
+                return;
+            };
+            c.inner.shutdown();
+            let mut calls = c.calls.lock().unwrap_or_else(|e| e.into_inner());
+            while *calls > 0 {
+                calls = c.idle.wait(calls).unwrap_or_else(|e| e.into_inner());
             }
+            drop(calls);
+            // SAFETY: a pointer from Box::into_raw in smol_ssh_new; no call is in progress.
+            drop(unsafe { Box::from_raw(client) });
         },
     )
 }
@@ -174,28 +214,91 @@ pub unsafe extern "C" fn smol_ssh_run(
         || {
             let run = || -> Result<_, Error> {
                 // SAFETY: per the contract.
-                let client = unsafe { client_ref(client) }?;
+                let call = unsafe { client_ref(client) }?;
                 #[cfg(test)]
                 if PANIC_IN_NEXT_RUN.with(|p| p.replace(false)) {
                     panic!("injected by a unit test");
                 }
                 // SAFETY: per the contract.
                 let command = unsafe { str_arg(command, "command") }?;
-                let mode = match shell_mode {
-                    0 => ShellMode::Login,
-                    1 => ShellMode::Raw,
-                    other => {
-                        return Err(Error::invalid(format!(
-                            "shell_mode {other} is not a smol_ssh_shell_mode"
-                        )))
-                    }
-                };
                 let options = RunOptions {
                     timeout: Duration::from_millis(timeout_ms),
-                    mode,
+                    mode: parse_shell_mode(shell_mode)?,
                     ..RunOptions::default()
                 };
-                client.run(command, &options)
+                call.client().run(command, &options)
+            };
+            result::into_c(run())
+        },
+    )
+}
+
+/// Maps a C `smol_ssh_shell_mode` value.
+pub(crate) fn parse_shell_mode(value: i32) -> Result<ShellMode, Error> {
+    match value {
+        0 => Ok(ShellMode::Login),
+        1 => Ok(ShellMode::Raw),
+        other => Err(Error::invalid(format!(
+            "shell_mode {other} is not a smol_ssh_shell_mode"
+        ))),
+    }
+}
+
+/// Runs `command` with run options (NULL: the defaults): stdin, environment, cancel token,
+/// output callback, timeout and shell mode. Otherwise as `smol_ssh_run`: always returns a
+/// result to free with `smol_ssh_result_free`. A callback is called on this thread.
+///
+/// # Safety
+/// `client` is NULL or live; `command` is NULL or NUL-terminated; `options` is NULL or live
+/// and not changed by another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_with(
+    client: *mut smol_ssh_client,
+    command: *const c_char,
+    options: *const smol_ssh_run_options,
+) -> *mut smol_ssh_result {
+    // SAFETY (both closures): per the contract.
+    guard(
+        || unsafe { poisoned_result(client) },
+        || {
+            let run = || -> Result<_, Error> {
+                // SAFETY: per the contract.
+                let call = unsafe { client_ref(client) }?;
+                // SAFETY: per the contract.
+                let command = unsafe { str_arg(command, "command") }?;
+                let defaults = smol_ssh_run_options {
+                    options: RunOptions::default(),
+                    callback: None,
+                    user: std::ptr::null_mut(),
+                    first_error: None,
+                };
+                // SAFETY: per the contract.
+                let opts = unsafe { options.as_ref() }.unwrap_or(&defaults);
+                if let Some(e) = &opts.first_error {
+                    return Err(e.clone());
+                }
+                match opts.callback {
+                    None => call.client().run(command, &opts.options),
+                    Some(callback) => {
+                        call.client()
+                            .run_streaming(command, &opts.options, |stream, bytes| {
+                                let stream = match stream {
+                                    Stream::Stdout => smol_ssh_stream::SMOL_SSH_STREAM_STDOUT,
+                                    Stream::Stderr => smol_ssh_stream::SMOL_SSH_STREAM_STDERR,
+                                };
+                                // SAFETY: the caller vouched for calling `callback` with `user` on this
+                                // thread; `bytes` outlives the call.
+                                let rc = unsafe {
+                                    callback(opts.user, stream as i32, bytes.as_ptr(), bytes.len())
+                                };
+                                if rc == 0 {
+                                    ControlFlow::Continue(())
+                                } else {
+                                    ControlFlow::Break(())
+                                }
+                            })
+                    }
+                }
             };
             result::into_c(run())
         },
@@ -224,12 +327,13 @@ pub unsafe extern "C" fn smol_ssh_wait(
             let started = std::time::Instant::now();
             let wait = || -> Result<_, Error> {
                 // SAFETY: per the contract.
-                let client = unsafe { client_ref(client) }?;
+                let call = unsafe { client_ref(client) }?;
                 let interval = match interval_ms {
                     0 => crate::DEFAULT_WAIT_INTERVAL,
                     ms => Duration::from_millis(ms),
                 };
-                client.wait_for_ssh(Duration::from_millis(timeout_ms), interval)?;
+                call.client()
+                    .wait_for_ssh(Duration::from_millis(timeout_ms), interval)?;
                 Ok(crate::Output::default())
             };
             let outcome = wait().map_err(|e| e.with_elapsed(started.elapsed()));
@@ -258,8 +362,8 @@ pub unsafe extern "C" fn smol_ssh_close(client: *mut smol_ssh_client) -> smol_ss
         || {
             // SAFETY: per the contract.
             match unsafe { client_ref(client) } {
-                Ok(c) => {
-                    c.close();
+                Ok(call) => {
+                    call.client().close();
                     smol_ssh_status::SMOL_SSH_STATUS_OK
                 }
                 Err(e) => e.kind().into(),
@@ -278,7 +382,7 @@ pub unsafe extern "C" fn smol_ssh_connected(client: *const smol_ssh_client) -> b
         || false,
         || {
             // SAFETY: per the contract.
-            unsafe { client_ref(client) }.is_ok_and(|c| c.is_connected())
+            unsafe { client_ref(client) }.is_ok_and(|call| call.client().is_connected())
         },
     )
 }

@@ -10,8 +10,10 @@
 #![allow(clippy::missing_safety_doc)] // each function's `# Safety` section says it
 
 mod boundary;
+pub mod cancel;
 pub mod client;
 pub mod error;
 pub mod options;
 pub mod result;
+pub mod run_options;
 pub mod status;

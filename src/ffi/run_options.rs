@@ -1,0 +1,226 @@
+//! `smol_ssh_run_options`: per-run options for `smol_ssh_run_with` (timeout, shell mode, stdin,
+//! environment, cancel token, output callback), set one by one like the client's options.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use super::boundary::{guard, opt_str_arg, str_arg};
+use super::cancel::smol_ssh_cancel;
+use super::status::smol_ssh_status;
+use crate::error::Error;
+use crate::RunOptions;
+
+/// Which stream an output chunk comes from.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_stream {
+    SMOL_SSH_STREAM_STDOUT = 0,
+    SMOL_SSH_STREAM_STDERR = 1,
+}
+
+/// Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
+/// `data` points to `len` bytes valid only during the call. Called on the thread that called
+/// `smol_ssh_run_with`, in order, never concurrently for one run. Return 0 to go on; any other
+/// value stops the command (the run then ends with SMOL_SSH_STATUS_CANCELLED).
+pub type smol_ssh_output_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, stream: i32, data: *const u8, len: usize) -> i32,
+>;
+
+/// Options of one run. Made by `smol_ssh_run_options_new` with the defaults (timeout 30 s,
+/// login shell, stdin closed, no extra environment, no cancel token, no callback); freed with
+/// `smol_ssh_run_options_free`; may be reused for many runs, from one thread at a time. Like
+/// the client's options, a setter that rejects its value returns INVALID_ARGUMENT and the first
+/// such failure is reported again by `smol_ssh_run_with`.
+pub struct smol_ssh_run_options {
+    pub(crate) options: RunOptions,
+    pub(crate) callback: smol_ssh_output_fn,
+    pub(crate) user: *mut c_void,
+    pub(crate) first_error: Option<Error>,
+}
+
+/// New run options with the defaults. NULL only if a panic was caught.
+#[no_mangle]
+pub extern "C" fn smol_ssh_run_options_new() -> *mut smol_ssh_run_options {
+    guard(std::ptr::null_mut, || {
+        Box::into_raw(Box::new(smol_ssh_run_options {
+            options: RunOptions::default(),
+            callback: None,
+            user: std::ptr::null_mut(),
+            first_error: None,
+        }))
+    })
+}
+
+/// Frees run options. NULL is a no-op.
+///
+/// # Safety
+/// `options` is NULL or a live pointer from `smol_ssh_run_options_new`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_free(options: *mut smol_ssh_run_options) {
+    guard(
+        || (),
+        || {
+            if !options.is_null() {
+                // SAFETY: a pointer from Box::into_raw, freed once.
+                drop(unsafe { Box::from_raw(options) });
+            }
+        },
+    )
+}
+
+/// Applies one setter, recording the first failure (as for the client's options).
+///
+/// # Safety
+/// `options` is NULL or live and not used by another thread.
+unsafe fn set(
+    options: *mut smol_ssh_run_options,
+    name: &str,
+    apply: impl FnOnce(&mut smol_ssh_run_options) -> Result<(), Error>,
+) -> smol_ssh_status {
+    guard(
+        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || {
+            // SAFETY: per the contract.
+            let Some(opts) = (unsafe { options.as_mut() }) else {
+                return smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT;
+            };
+            match apply(opts) {
+                Ok(()) => smol_ssh_status::SMOL_SSH_STATUS_OK,
+                Err(e) => {
+                    let status = e.kind().into();
+                    let e = Error::new(e.kind(), format!("run option {name}: {}", e.message()));
+                    opts.first_error.get_or_insert(e);
+                    status
+                }
+            }
+        },
+    )
+}
+
+/// Bounds the whole run, in milliseconds (at least 1000, checked by the run). Default 30000.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_timeout_ms(
+    options: *mut smol_ssh_run_options,
+    timeout_ms: u64,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "timeout_ms", |o| {
+            o.options.timeout = Duration::from_millis(timeout_ms);
+            Ok(())
+        })
+    }
+}
+
+/// A `smol_ssh_shell_mode` value. Default SMOL_SSH_SHELL_MODE_LOGIN.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_shell_mode(
+    options: *mut smol_ssh_run_options,
+    shell_mode: i32,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "shell_mode", |o| {
+            o.options.mode = super::client::parse_shell_mode(shell_mode)?;
+            Ok(())
+        })
+    }
+}
+
+/// Bytes fed to the command's stdin while its output is read, then EOF; copied. `data` may be
+/// NULL only with `len` 0, which restores the default (stdin closed at once).
+///
+/// # Safety
+/// `options`: NULL or live; `data`: NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_stdin(
+    options: *mut smol_ssh_run_options,
+    data: *const u8,
+    len: usize,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "stdin", |o| {
+            o.options.stdin = match (data.is_null(), len) {
+                (_, 0) => None,
+                (true, _) => return Err(Error::invalid("data is NULL but len is not 0")),
+                // SAFETY: readable for len bytes per the contract; copied before returning.
+                (false, _) => Some(std::slice::from_raw_parts(data, len).to_vec()),
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets environment variable `name` to `value` for the run (replacing an earlier value);
+/// `value` NULL removes it. Names are `[A-Za-z_][A-Za-z0-9_]*` (checked by the run). The
+/// variables are set by the command itself, quoted for the client's shell kind, because the
+/// default sshd refuses `env` requests.
+///
+/// # Safety
+/// `options`: NULL or live; `name`, `value`: NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_env(
+    options: *mut smol_ssh_run_options,
+    name: *const c_char,
+    value: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "env", |o| {
+            let name = str_arg(name, "name")?;
+            let value = opt_str_arg(value, "value")?;
+            let env = &mut o.options.env;
+            env.retain(|(n, _)| n != name);
+            if let Some(value) = value {
+                env.push((name.to_owned(), value.to_owned()));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Runs with these options can be cancelled with `cancel` (the options keep their own
+/// reference); NULL removes the token.
+///
+/// # Safety
+/// `options`: NULL or live; `cancel`: NULL or a live token.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_cancel(
+    options: *mut smol_ssh_run_options,
+    cancel: *const smol_ssh_cancel,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "cancel", |o| {
+            // SAFETY: per the contract.
+            o.options.cancel = cancel.as_ref().map(|c| c.token.clone());
+            Ok(())
+        })
+    }
+}
+
+/// Streams output to `callback` (with `user` passed back) instead of collecting it: the
+/// result's stdout/stderr are then empty. NULL removes the callback (output is collected).
+/// The same deadline bounds the run; if the callback is slower than the command, the server
+/// is made to wait (at most 4 MiB are buffered here).
+///
+/// # Safety
+/// `options`: NULL or live; `callback` must be safe to call with `user` on the calling thread
+/// of every run using these options.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_output_callback(
+    options: *mut smol_ssh_run_options,
+    callback: smol_ssh_output_fn,
+    user: *mut c_void,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "output_callback", |o| {
+            o.callback = callback;
+            o.user = user;
+            Ok(())
+        })
+    }
+}
