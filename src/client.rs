@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Cancels the run from another thread.
     pub cancel: Option<CancelToken>,
+    /// Overrides the client's `max_output_bytes` for this run (0 = no limit).
+    pub max_output_bytes: Option<usize>,
 }
 
 /// Longest command (after login-shell wrapping) sent in one exec request. libssh2 builds each
@@ -48,6 +50,7 @@ impl Default for RunOptions {
             stdin: None,
             env: Vec::new(),
             cancel: None,
+            max_output_bytes: None,
         }
     }
 }
@@ -147,6 +150,9 @@ impl Client {
             stdin: options.stdin.clone().filter(|s| !s.is_empty()),
             cancel: options.cancel.clone(),
             streaming: on_output.is_some(),
+            max_output_bytes: options
+                .max_output_bytes
+                .unwrap_or(self.config().max_output_bytes),
         };
         let start = Instant::now();
         let job = Job::new(

@@ -28,11 +28,16 @@ pub enum ErrorKind {
     Panic = 8,
     /// The run was cancelled (a cancel token, or an output callback that asked to stop).
     Cancelled = 9,
+    /// A file operation failed on the guest (no such file, permission denied, is a directory);
+    /// the message carries the guest's own words.
+    RemoteFailed = 10,
+    /// A file to fetch is larger than the caller's `max_bytes`; nothing was written.
+    TooLarge = 11,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidArgument,
         ErrorKind::Timeout,
         ErrorKind::ConnectFailed,
@@ -42,6 +47,8 @@ impl ErrorKind {
         ErrorKind::Disconnected,
         ErrorKind::Panic,
         ErrorKind::Cancelled,
+        ErrorKind::RemoteFailed,
+        ErrorKind::TooLarge,
     ];
 
     /// The stable number of this kind (the C ABI's status value; 0 is success).
@@ -66,6 +73,8 @@ impl ErrorKind {
             ErrorKind::Disconnected => "disconnected",
             ErrorKind::Panic => "panic inside smol-ssh",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::RemoteFailed => "failed on the guest",
+            ErrorKind::TooLarge => "larger than allowed",
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod ffi;
 mod hostkey;
 mod output;
 pub mod shell;
+mod transfer;
 mod wait;
 
 pub use cancel::CancelToken;

@@ -215,8 +215,7 @@ impl Loop {
                 JobKind::Connect => job.finish(Ok(Output::default())),
                 JobKind::Run(_) => {
                     if job.ticket.claim() {
-                        self.active
-                            .push(Task::new(job, self.config.max_output_bytes));
+                        self.active.push(Task::new(job));
                     }
                 }
                 JobKind::Close | JobKind::Running => {

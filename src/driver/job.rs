@@ -18,6 +18,8 @@ pub(crate) struct RunJob {
     pub cancel: Option<CancelToken>,
     /// Hand output to the caller chunk by chunk (through the ticket) instead of keeping it.
     pub streaming: bool,
+    /// Most bytes kept per stream (0 = all).
+    pub max_output_bytes: usize,
 }
 
 /// What a job asks of the driver.

@@ -42,6 +42,10 @@ impl Phase {
     }
 }
 
+/// Input bytes written per step before output is read again (a fairness bound: other runs
+/// on the connection get their turn in between).
+const FEED_PER_STEP: usize = 1024 * 1024;
+
 /// How a step ended.
 pub(crate) enum Step {
     /// Something advanced; step again before sleeping.
@@ -84,7 +88,7 @@ enum Call {
 
 impl Task {
     /// A task for a `JobKind::Run` job.
-    pub(crate) fn new(mut job: Job, cap: usize) -> Self {
+    pub(crate) fn new(mut job: Job) -> Self {
         let JobKind::Run(run) = std::mem::replace(&mut job.kind, JobKind::Running) else {
             unreachable!("tasks are made from run jobs");
         };
@@ -95,10 +99,10 @@ impl Task {
             written: 0,
             cancel: run.cancel,
             streaming: run.streaming,
+            cap: run.max_output_bytes,
             phase: Phase::Open,
             channel: None,
             out: Output::default(),
-            cap,
             attempts: 0,
         }
     }
@@ -154,19 +158,28 @@ impl Task {
                         next.map_or(Call::WouldBlock, |p| self.advance(p))
                     }),
                 (Phase::Feed, Some(ch)) => {
-                    let wrote = match ch.write(&self.stdin[self.written..]) {
-                        Ok(Some(n)) => {
-                            self.written += n;
-                            n > 0
+                    // Write packets until the server's window is full (or a step's share is
+                    // sent), then read, so that neither side waits for the other.
+                    let mut wrote = false;
+                    let mut budget = FEED_PER_STEP;
+                    while self.written < self.stdin.len() && budget > 0 {
+                        match ch.write(&self.stdin[self.written..]) {
+                            Ok(Some(n)) if n > 0 => {
+                                self.written += n;
+                                budget = budget.saturating_sub(n);
+                                wrote = true;
+                            }
+                            Ok(_) => break,
+                            // The command closed its stdin (or exited): the rest is not wanted.
+                            Err(e) if e.is_channel_level() => {
+                                self.written = self.stdin.len();
+                                wrote = true;
+                            }
+                            Err(e) => {
+                                return Step::Transport(format!("writing input: {}", e.message))
+                            }
                         }
-                        Ok(None) => false,
-                        // The command closed its stdin (or exited): the rest is not wanted.
-                        Err(e) if e.is_channel_level() => {
-                            self.written = self.stdin.len();
-                            true
-                        }
-                        Err(e) => return Step::Transport(format!("writing input: {}", e.message)),
-                    };
+                    }
                     let mut sink = Sink::new(&mut self.out, self.cap, self.streaming, &self.job);
                     match read_available(ch, &mut sink, scratch) {
                         Err(e) => {

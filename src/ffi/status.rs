@@ -34,6 +34,11 @@ pub enum smol_ssh_status {
     /// The run was cancelled (`smol_ssh_cancel_trigger`, or an output callback returned
     /// non-zero); the remote command was stopped.
     SMOL_SSH_STATUS_CANCELLED = 9,
+    /// A file operation failed on the guest (no such file, permission denied, is a
+    /// directory); the message carries the guest's own words.
+    SMOL_SSH_STATUS_REMOTE_FAILED = 10,
+    /// The remote file is larger than the `max_bytes` asked for; nothing was written.
+    SMOL_SSH_STATUS_TOO_LARGE = 11,
 }
 
 impl From<ErrorKind> for smol_ssh_status {
@@ -49,6 +54,8 @@ impl From<ErrorKind> for smol_ssh_status {
             ErrorKind::Disconnected => SMOL_SSH_STATUS_DISCONNECTED,
             ErrorKind::Panic => SMOL_SSH_STATUS_PANIC,
             ErrorKind::Cancelled => SMOL_SSH_STATUS_CANCELLED,
+            ErrorKind::RemoteFailed => SMOL_SSH_STATUS_REMOTE_FAILED,
+            ErrorKind::TooLarge => SMOL_SSH_STATUS_TOO_LARGE,
         }
     }
 }
