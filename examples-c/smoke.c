@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "smol_ssh.h"
 
@@ -407,6 +409,75 @@ int main(void) {
     check(r->status == SMOL_SSH_STATUS_OK && r->ok, "run_with(NULL options) uses the defaults");
     smol_ssh_result_free(r);
     smol_ssh_run_options_free(ro);
+  }
+
+  /* File transfer, in a directory the guest account can write. */
+  {
+    char dir[] = "/tmp/smol-ssh-smoke-XXXXXX";
+    char remote[128], local[128], back[160], nested[160];
+    static const uint8_t payload[] = {'p', 0, 'q', 0xff};
+    FILE *f;
+    struct stat st;
+    check(mkdtemp(dir) != NULL && chmod(dir, 0777) == 0, "a shared temporary directory");
+    snprintf(remote, sizeof remote, "%s/remote.bin", dir);
+    snprintf(local, sizeof local, "%s/local.txt", dir);
+    snprintf(back, sizeof back, "%s/nested/dirs/back.txt", dir);
+    snprintf(nested, sizeof nested, "%s/local.txt", dir);
+
+    r = smol_ssh_put_bytes(client, payload, sizeof payload, remote, 0640, NULL);
+    check(r->status == SMOL_SSH_STATUS_OK && r->stdout_len == strlen(remote) &&
+              strcmp((const char *)r->stdout_data, remote) == 0,
+          "put_bytes returns the path written");
+    smol_ssh_result_free(r);
+    check(stat(remote, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_size == 4,
+          "put_bytes sets the mode");
+    r = smol_ssh_get_bytes(client, remote, 4, NULL);
+    check(r->status == SMOL_SSH_STATUS_OK && r->stdout_len == 4 &&
+              memcmp(r->stdout_data, payload, 4) == 0,
+          "get_bytes reads it back");
+    smol_ssh_result_free(r);
+    r = smol_ssh_get_bytes(client, remote, 3, NULL);
+    check(r->status == SMOL_SSH_STATUS_TOO_LARGE && r->error_message != NULL,
+          "get_bytes past max_bytes: TOO_LARGE");
+    smol_ssh_result_free(r);
+    snprintf(back, sizeof back, "%s/no-such-file", dir);
+    r = smol_ssh_get_bytes(client, back, 100, NULL);
+    check(r->status == SMOL_SSH_STATUS_REMOTE_FAILED && strstr(r->error_message, "No such file"),
+          "get_bytes of a missing file: REMOTE_FAILED");
+    smol_ssh_result_free(r);
+
+    f = fopen(local, "w");
+    fputs("hello file\n", f);
+    fclose(f);
+    chmod(local, 0604);
+    r = smol_ssh_put_file(client, local, dir, NULL); /* a directory: the name is appended */
+    check(r->status == SMOL_SSH_STATUS_OK && strcmp((const char *)r->stdout_data, nested) == 0,
+          "put_file into a directory appends the file name");
+    smol_ssh_result_free(r);
+    snprintf(back, sizeof back, "%s/nested/dirs/back.txt", dir);
+    r = smol_ssh_get_file(client, local, back, UINT64_MAX, NULL);
+    check(r->status == SMOL_SSH_STATUS_OK && stat(back, &st) == 0 && st.st_size == 11,
+          "get_file creates parent directories");
+    smol_ssh_result_free(r);
+    check(is_invalid(smol_ssh_put_file(client, "/no/such/local/file", dir, NULL)),
+          "put_file of a missing local file: INVALID_ARGUMENT");
+    check(is_invalid(smol_ssh_put_file(client, dir, dir, NULL)),
+          "put_file of a directory: INVALID_ARGUMENT");
+    check(is_invalid(smol_ssh_get_file(client, remote, dir, 100, NULL)),
+          "get_file onto a local directory: INVALID_ARGUMENT");
+    check(is_invalid(smol_ssh_put_file(client, NULL, dir, NULL)) &&
+              is_invalid(smol_ssh_put_bytes(client, NULL, 3, remote, 0644, NULL)) &&
+              is_invalid(smol_ssh_get_file(client, remote, NULL, 100, NULL)) &&
+              is_invalid(smol_ssh_get_bytes(NULL, remote, 100, NULL)),
+          "transfers with NULL arguments: INVALID_ARGUMENT");
+    remove(back);
+    snprintf(back, sizeof back, "%s/nested/dirs", dir);
+    rmdir(back);
+    snprintf(back, sizeof back, "%s/nested", dir);
+    rmdir(back);
+    remove(nested);
+    remove(remote);
+    rmdir(dir);
   }
 
   /* Close, reconnect, wait. */

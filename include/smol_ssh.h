@@ -79,6 +79,15 @@ enum smol_ssh_status
    * non-zero); the remote command was stopped.
    */
   SMOL_SSH_STATUS_CANCELLED = 9,
+  /**
+   * A file operation failed on the guest (no such file, permission denied, is a
+   * directory); the message carries the guest's own words.
+   */
+  SMOL_SSH_STATUS_REMOTE_FAILED = 10,
+  /**
+   * The remote file is larger than the `max_bytes` asked for; nothing was written.
+   */
+  SMOL_SSH_STATUS_TOO_LARGE = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -665,6 +674,65 @@ const char *smol_ssh_status_str(int32_t status);
  * The library version ("MAJOR.MINOR.PATCH"), static and NUL-terminated. Never NULL.
  */
 const char *smol_ssh_version(void);
+
+/**
+ * Uploads the local file `local` to `remote` on the guest, keeping its permission bits; if
+ * `remote` is an existing directory the local file name is appended. The file is written
+ * under a temporary name and renamed into place. On success the result's stdout holds the
+ * path written. A missing local file (or a directory) is INVALID_ARGUMENT; a refusal by the
+ * guest is REMOTE_FAILED. `options` (may be NULL) gives the timeout and cancel token.
+ * Needs a POSIX guest (shell kind sh).
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `local`, `remote`: NULL or NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_put_file(struct smol_ssh_client *client,
+                                          const char *local,
+                                          const char *remote,
+                                          const struct smol_ssh_run_options *options);
+
+/**
+ * Writes `len` bytes at `data` to the file `remote` with permissions `mode` (e.g. 0644),
+ * replacing it atomically. On success stdout holds the path written. As `smol_ssh_put_file`
+ * otherwise. `data` may be NULL only when `len` is 0.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `data`: readable for `len` bytes; `remote`: NULL or
+ * NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_put_bytes(struct smol_ssh_client *client,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           const char *remote,
+                                           uint32_t mode,
+                                           const struct smol_ssh_run_options *options);
+
+/**
+ * Downloads `remote` to the local file `local`, creating its parent directories; a file
+ * larger than `max_bytes` is TOO_LARGE (UINT64_MAX: no limit) and nothing is written. The
+ * file appears only complete (written under a temporary name, then renamed). A local path
+ * that is a directory is INVALID_ARGUMENT; a refusal by the guest (no such file, permission
+ * denied) is REMOTE_FAILED.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `remote`, `local`: NULL or NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_get_file(struct smol_ssh_client *client,
+                                          const char *remote,
+                                          const char *local,
+                                          uint64_t max_bytes,
+                                          const struct smol_ssh_run_options *options);
+
+/**
+ * Reads the file `remote` into the result's stdout (at most `max_bytes`, else TOO_LARGE).
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `remote`: NULL or NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_get_bytes(struct smol_ssh_client *client,
+                                           const char *remote,
+                                           uint64_t max_bytes,
+                                           const struct smol_ssh_run_options *options);
 
 #ifdef __cplusplus
 }  // extern "C"

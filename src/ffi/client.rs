@@ -46,12 +46,12 @@ pub struct smol_ssh_client {
 }
 
 /// A call in progress on a client; `smol_ssh_free` waits until none is left.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     client: &'a smol_ssh_client,
 }
 
 impl<'a> Call<'a> {
-    fn client(&self) -> &'a Client {
+    pub(crate) fn client(&self) -> &'a Client {
         &self.client.inner
     }
 }
@@ -70,7 +70,7 @@ impl Drop for Call<'_> {
 ///
 /// # Safety
 /// `client` is NULL or a live pointer from `smol_ssh_new`.
-unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<Call<'a>, Error> {
+pub(crate) unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<Call<'a>, Error> {
     // SAFETY: per the contract.
     let c = unsafe { client.as_ref() }.ok_or_else(|| Error::invalid("client is NULL"))?;
     if c.poisoned.load(Ordering::Acquire) {
@@ -99,7 +99,7 @@ unsafe fn poison(client: *const smol_ssh_client) {
 ///
 /// # Safety
 /// `client` is NULL or a live pointer from `smol_ssh_new`.
-unsafe fn poisoned_result(client: *const smol_ssh_client) -> *mut smol_ssh_result {
+pub(crate) unsafe fn poisoned_result(client: *const smol_ssh_client) -> *mut smol_ssh_result {
     // SAFETY: per the contract.
     unsafe { poison(client) };
     result::panic_result()

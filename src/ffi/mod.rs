@@ -17,3 +17,4 @@ pub mod options;
 pub mod result;
 pub mod run_options;
 pub mod status;
+pub mod transfer;
