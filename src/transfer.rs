@@ -138,7 +138,7 @@ impl Client {
         let script = format!(
             "p={}; {into_dir}t=\"$p.smol-ssh-part.$$\"; \
              if cat > \"$t\" && chmod {:o} \"$t\" && mv -f \"$t\" \"$p\"; \
-             then printf %s \"$p\"; else s=$?; rm -f \"$t\"; exit $s; fi",
+             then printf %s \"$p\"; else s=$?; rm -f \"$t\" 2>/dev/null; exit $s; fi",
             quoted(remote),
             mode & 0o7777
         );

@@ -36,6 +36,10 @@ __all__ = [
     "Disconnected",
     "ChannelFailed",
     "InternalError",
+    "Cancelled",
+    "RemoteFailed",
+    "TooLarge",
+    "CancelToken",
     "version",
 ]
 
@@ -88,6 +92,19 @@ class InternalError(SmolSSHError):
     """A bug inside smol-ssh was caught; the client is unusable."""
 
 
+class Cancelled(SmolSSHError):
+    """The run was cancelled (a CancelToken, or on_output returned False); the remote command
+    was stopped."""
+
+
+class RemoteFailed(SmolSSHError, OSError):
+    """A file operation failed on the guest (no such file, permission denied, ...)."""
+
+
+class TooLarge(SmolSSHError):
+    """The remote file is larger than max_bytes; nothing was written."""
+
+
 _ERRORS = {
     1: InvalidArgument,
     2: Timeout,
@@ -97,6 +114,9 @@ _ERRORS = {
     6: ChannelFailed,
     7: Disconnected,
     8: InternalError,
+    9: Cancelled,
+    10: RemoteFailed,
+    11: TooLarge,
 }
 
 _SHELL_KINDS = {"sh": 0, "powershell": 1, "cmd": 2}
@@ -119,6 +139,10 @@ class _CResult(Structure):
         ("stdout_truncated", c_bool),
         ("stderr_truncated", c_bool),
     ]
+
+
+# int32_t (*)(void *user, int32_t stream, const uint8_t *data, size_t len)
+_OUTPUT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_size_t)
 
 
 def _find_library() -> str:
@@ -168,6 +192,23 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_result_free": ([POINTER(_CResult)], None),
         "smol_ssh_close": ([c_void_p], c_int32),
         "smol_ssh_connected": ([c_void_p], c_bool),
+        "smol_ssh_run_options_new": ([], c_void_p),
+        "smol_ssh_run_options_free": ([c_void_p], None),
+        "smol_ssh_run_options_set_timeout_ms": ([c_void_p, c_uint64], c_int32),
+        "smol_ssh_run_options_set_shell_mode": ([c_void_p, c_int32], c_int32),
+        "smol_ssh_run_options_set_stdin": ([c_void_p, c_char_p, c_size_t], c_int32),
+        "smol_ssh_run_options_set_env": ([c_void_p, c_char_p, c_char_p], c_int32),
+        "smol_ssh_run_options_set_cancel": ([c_void_p, c_void_p], c_int32),
+        "smol_ssh_run_options_set_output_callback": ([c_void_p, _OUTPUT_FN, c_void_p], c_int32),
+        "smol_ssh_run_with": ([c_void_p, c_char_p, c_void_p], POINTER(_CResult)),
+        "smol_ssh_cancel_new": ([], c_void_p),
+        "smol_ssh_cancel_trigger": ([c_void_p], c_int32),
+        "smol_ssh_cancel_is_triggered": ([c_void_p], c_bool),
+        "smol_ssh_cancel_free": ([c_void_p], None),
+        "smol_ssh_put_file": ([c_void_p, c_char_p, c_char_p, c_void_p], POINTER(_CResult)),
+        "smol_ssh_put_bytes": ([c_void_p, c_char_p, c_size_t, c_char_p, c_uint32, c_void_p], POINTER(_CResult)),
+        "smol_ssh_get_file": ([c_void_p, c_char_p, c_char_p, c_uint64, c_void_p], POINTER(_CResult)),
+        "smol_ssh_get_bytes": ([c_void_p, c_char_p, c_uint64, c_void_p], POINTER(_CResult)),
     }
     for name, (args, ret) in sig.items():
         fn = getattr(lib, name)
@@ -177,6 +218,26 @@ def _load() -> ctypes.CDLL:
 
 
 _lib = _load()
+
+
+class CancelToken:
+    """Cancels the runs it is given to (``run(..., cancel=token)``), from any thread. A
+    cancelled run raises Cancelled and its remote command is stopped. Cancelling is permanent."""
+
+    def __init__(self):
+        self._ptr = _lib.smol_ssh_cancel_new()
+
+    def cancel(self) -> None:
+        _lib.smol_ssh_cancel_trigger(self._ptr)
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(_lib.smol_ssh_cancel_is_triggered(self._ptr))
+
+    def __del__(self):
+        ptr, self._ptr = getattr(self, "_ptr", None), None
+        if ptr:
+            _lib.smol_ssh_cancel_free(ptr)
 
 
 def version() -> str:
@@ -237,6 +298,28 @@ def _take(ptr) -> tuple[int, str, Result]:
 
 def _raise(status: int, message: str, stdout: bytes = b"", stderr: bytes = b""):
     raise _ERRORS.get(status, SmolSSHError)(status, message, stdout, stderr)
+
+
+class _RunOptions:
+    """A smol_ssh_run_options for one call, freed on exit."""
+
+    def __init__(self, timeout, shell, stdin, env, cancel):
+        self.ptr = _lib.smol_ssh_run_options_new()
+        _lib.smol_ssh_run_options_set_timeout_ms(self.ptr, _ms(timeout, "timeout"))
+        _lib.smol_ssh_run_options_set_shell_mode(self.ptr, _SHELL_MODES[shell])
+        if stdin is not None:
+            data = bytes(stdin)
+            _lib.smol_ssh_run_options_set_stdin(self.ptr, data, len(data))
+        for name, value in (env or {}).items():
+            _lib.smol_ssh_run_options_set_env(self.ptr, os.fsencode(name), os.fsencode(value))
+        if cancel is not None:
+            _lib.smol_ssh_run_options_set_cancel(self.ptr, cancel._ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _lib.smol_ssh_run_options_free(self.ptr)
 
 
 class SSHClient:
@@ -305,19 +388,76 @@ class SSHClient:
             raise InvalidArgument(1, "this SSHClient was freed (used after its with-block or free())")
         return self._handle
 
-    def run(self, command: str, timeout: float = 30.0, shell: str = "login") -> Result:
+    def run(
+        self,
+        command: str,
+        timeout: float = 30.0,
+        shell: str = "login",
+        stdin: Optional[bytes] = None,
+        env: Optional[dict] = None,
+        cancel: Optional[CancelToken] = None,
+        on_output=None,
+    ) -> Result:
         """Runs ``command`` (in a login shell unless ``shell="raw"``) and returns its result.
-        A non-zero exit is not an exception (see ``Result.ok``); a timeout, a connection
-        problem or a bad argument is."""
+        A non-zero exit is not an exception (see ``Result.ok``); a timeout, a cancellation, a
+        connection problem or a bad argument is.
+
+        ``stdin`` bytes are fed while output is read; ``env`` sets variables for this run
+        (quoted for the guest's shell); ``cancel`` lets another thread stop it. With
+        ``on_output(stream, data)`` (``stream`` is "stdout" or "stderr"), output is handed over
+        chunk by chunk on this thread instead of being kept; returning False stops the command
+        (Cancelled), and an exception raised by it stops the command and is re-raised here."""
         if shell not in _SHELL_MODES:
             raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
         if not isinstance(command, str):
             raise InvalidArgument(1, "command must be a str")
-        ptr = _lib.smol_ssh_run(self._live(), command.encode("utf-8", "surrogatepass"), _ms(timeout, "timeout"), _SHELL_MODES[shell])
-        status, message, result = _take(ptr)
+        with _RunOptions(timeout, shell, stdin, env, cancel) as opts:
+            raised = []
+            callback = None
+            if on_output is not None:
+
+                def deliver(_user, stream, data, length):
+                    try:
+                        keep_going = on_output("stdout" if stream == 0 else "stderr", ctypes.string_at(data, length))
+                        return 0 if keep_going is not False else 1
+                    except BaseException as e:  # stop the command, re-raise after the run
+                        raised.append(e)
+                        return 1
+
+                callback = _OUTPUT_FN(deliver)
+                _lib.smol_ssh_run_options_set_output_callback(opts.ptr, callback, None)
+            ptr = _lib.smol_ssh_run_with(self._live(), command.encode("utf-8", "surrogatepass"), opts.ptr)
+            status, message, result = _take(ptr)
+        if raised:
+            raise raised[0]
         if status != 0:
             _raise(status, message, result.stdout, result.stderr)
         return result
+
+    def _transfer(self, call, *args, timeout: float, cancel: Optional[CancelToken]):
+        with _RunOptions(timeout, "raw", None, None, cancel) as opts:
+            status, message, result = _take(call(self._live(), *args, opts.ptr))
+        if status != 0:
+            _raise(status, message)
+        return result.stdout
+
+    def put_file(self, local: str, remote: str, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> str:
+        """Uploads ``local`` to ``remote`` (a directory gets the local file name appended),
+        keeping its permission bits; returns the path written. Needs a POSIX guest."""
+        return self._transfer(_lib.smol_ssh_put_file, os.fsencode(local), os.fsencode(remote), timeout=timeout, cancel=cancel).decode()
+
+    def put_bytes(self, data: bytes, remote: str, mode: int = 0o644, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> str:
+        """Writes ``data`` to the file ``remote`` with ``mode``; returns the path written."""
+        return self._transfer(_lib.smol_ssh_put_bytes, bytes(data), len(data), os.fsencode(remote), mode, timeout=timeout, cancel=cancel).decode()
+
+    def get_file(self, remote: str, local: str, max_bytes: int = 2**64 - 1, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> None:
+        """Downloads ``remote`` to ``local`` (parents created); more than ``max_bytes`` raises
+        TooLarge and writes nothing."""
+        self._transfer(_lib.smol_ssh_get_file, os.fsencode(remote), os.fsencode(local), max_bytes, timeout=timeout, cancel=cancel)
+
+    def get_bytes(self, remote: str, max_bytes: int = 2**64 - 1, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> bytes:
+        """Reads the file ``remote`` (at most ``max_bytes``, else TooLarge)."""
+        return self._transfer(_lib.smol_ssh_get_bytes, os.fsencode(remote), max_bytes, timeout=timeout, cancel=cancel)
 
     def wait_for_ssh(self, timeout: float = 60.0, interval: float = 0.1) -> None:
         """Waits until the guest answers with an SSH banner and a full connect succeeds."""

@@ -128,3 +128,67 @@ def test_commands_run_in_parallel_not_one_by_one(ssh):
         t.join()
     # Four half-second sleeps on one connection take about half a second, not two.
     assert time.monotonic() - start < 1.5
+
+
+def test_stdin_and_env(ssh):
+    r = ssh.run("cat; printf '|%s' \"$GREETING\"", stdin=b"in\x00put", env={"GREETING": "it's me"})
+    assert r.stdout == b"in\x00put|it's me"
+
+
+def test_streaming_and_stopping(ssh):
+    chunks = []
+    r = ssh.run("echo a; sleep 0.2; echo b >&2", shell="raw", on_output=lambda s, d: chunks.append((s, d)))
+    assert chunks == [("stdout", b"a\n"), ("stderr", b"b\n")]
+    assert r.stdout == b""
+    start = time.monotonic()
+    with pytest.raises(smol_ssh.Cancelled):
+        ssh.run("echo go; sleep 10", shell="raw", on_output=lambda s, d: False)
+    assert time.monotonic() - start < 2
+
+    def boom(stream, data):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        ssh.run("echo go; sleep 10", shell="raw", on_output=boom)
+    assert ssh.run("echo fine").output == "fine"
+
+
+def test_cancel_from_another_thread(ssh):
+    token = smol_ssh.CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    start = time.monotonic()
+    with pytest.raises(smol_ssh.Cancelled) as info:
+        ssh.run("echo started; sleep 10", shell="raw", cancel=token)
+    assert time.monotonic() - start < 1.5
+    assert info.value.stdout == b"started\n"
+    assert token.cancelled
+
+
+def test_file_transfer(ssh):
+    import pathlib
+    import shutil
+    import tempfile
+
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="smol-ssh-py-"))
+    os.chmod(tmp_path, 0o755)  # the guest account (maybe another user) must reach it
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    local = tmp_path / "hello.txt"
+    local.write_bytes(b"hello\n")
+    os.chmod(local, 0o640)
+    written = ssh.put_file(str(local), str(shared))
+    assert written == str(shared / "hello.txt")
+    assert os.stat(written).st_mode & 0o777 == 0o640
+    assert ssh.get_bytes(written) == b"hello\n"
+    back = tmp_path / "deep" / "back.txt"
+    ssh.get_file(written, str(back))
+    assert back.read_bytes() == b"hello\n"
+    assert ssh.put_bytes(b"\x00\xff", str(shared / "raw.bin"), mode=0o600) == str(shared / "raw.bin")
+    with pytest.raises(smol_ssh.TooLarge):
+        ssh.get_bytes(written, max_bytes=3)
+    with pytest.raises(smol_ssh.RemoteFailed):
+        ssh.get_bytes(str(shared / "missing"))
+    with pytest.raises(smol_ssh.InvalidArgument):
+        ssh.put_file(str(tmp_path / "missing"), str(shared))
+    shutil.rmtree(tmp_path)
