@@ -9,6 +9,11 @@ package smolssh
 #cgo pkg-config: smol-ssh
 #include <stdlib.h>
 #include <smol_ssh.h>
+
+extern int32_t smolsshGoOutput(void *user, int32_t stream, uint8_t *data, size_t len);
+static smol_ssh_output_fn smolssh_output_trampoline(void) {
+	return (smol_ssh_output_fn)smolsshGoOutput;
+}
 */
 import "C"
 
@@ -17,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
+	"sort"
 	"sync"
 	"time"
 	"unsafe"
@@ -35,6 +42,9 @@ const (
 	StatusChannelFailed   Status = C.SMOL_SSH_STATUS_CHANNEL_FAILED
 	StatusDisconnected    Status = C.SMOL_SSH_STATUS_DISCONNECTED
 	StatusPanic           Status = C.SMOL_SSH_STATUS_PANIC
+	StatusCancelled       Status = C.SMOL_SSH_STATUS_CANCELLED
+	StatusRemoteFailed    Status = C.SMOL_SSH_STATUS_REMOTE_FAILED
+	StatusTooLarge        Status = C.SMOL_SSH_STATUS_TOO_LARGE
 )
 
 func (s Status) String() string { return C.GoString(C.smol_ssh_status_str(C.int32_t(s))) }
@@ -50,6 +60,9 @@ var (
 	ErrChannelFailed   = errors.New("smolssh: channel or exec failed")
 	ErrDisconnected    = errors.New("smolssh: disconnected")
 	ErrInternal        = errors.New("smolssh: internal error")
+	ErrCancelled       = errors.New("smolssh: cancelled")
+	ErrRemoteFailed    = errors.New("smolssh: failed on the guest")
+	ErrTooLarge        = errors.New("smolssh: larger than allowed")
 )
 
 var sentinels = map[Status]error{
@@ -61,6 +74,9 @@ var sentinels = map[Status]error{
 	StatusChannelFailed:   ErrChannelFailed,
 	StatusDisconnected:    ErrDisconnected,
 	StatusPanic:           ErrInternal,
+	StatusCancelled:       ErrCancelled,
+	StatusRemoteFailed:    ErrRemoteFailed,
+	StatusTooLarge:        ErrTooLarge,
 }
 
 // Error is a failed call: its status, the library's message and, for a run that failed after
@@ -70,6 +86,8 @@ type Error struct {
 	Message string
 	Stdout  []byte
 	Stderr  []byte
+
+	byContext bool // cancelled because the Run's context was
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("smolssh: %s: %s", e.Status, e.Message) }
@@ -77,6 +95,9 @@ func (e *Error) Error() string { return fmt.Sprintf("smolssh: %s: %s", e.Status,
 // Is makes errors.Is(err, ErrTimeout) and friends work.
 func (e *Error) Is(target error) bool {
 	if e.Status == StatusTimeout && target == context.DeadlineExceeded {
+		return true
+	}
+	if e.Status == StatusCancelled && target == context.Canceled && e.byContext {
 		return true
 	}
 	return sentinels[e.Status] == target
@@ -123,11 +144,27 @@ type Options struct {
 	MaxOutputBytes       int64
 }
 
+// Stream says which output stream a chunk came from.
+type Stream int
+
+const (
+	Stdout Stream = C.SMOL_SSH_STREAM_STDOUT
+	Stderr Stream = C.SMOL_SSH_STREAM_STDERR
+)
+
 // RunOptions for Client.Run. Zero values: timeout 30 s (or the context's deadline, whichever
-// is sooner), login shell.
+// is sooner), login shell, stdin closed, no extra environment, output collected.
 type RunOptions struct {
 	Timeout time.Duration
 	Mode    ShellMode
+	// Stdin is fed to the command while its output is read, then EOF.
+	Stdin []byte
+	// Env sets variables for this run (quoted for the guest's shell by the library).
+	Env map[string]string
+	// OnOutput, if set, receives each chunk of output as it arrives, on the goroutine that
+	// called Run, instead of it being collected (Result.Stdout/Stderr stay empty). Returning
+	// false stops the command; Run then returns an error matching ErrCancelled.
+	OnOutput func(stream Stream, chunk []byte) bool
 }
 
 // Result is what a command returned.
@@ -271,11 +308,12 @@ func take(r *C.smol_ssh_result) (Status, string, Result) {
 var errClosed = &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
 
 // Run runs cmd and returns its result. A non-zero exit status is not an error (see
-// Result.OK); a timeout, a connection problem or a bad argument is, as an *Error.
+// Result.OK); a timeout, a cancellation, a connection problem or a bad argument is, as an
+// *Error.
 //
 // The timeout is opts.Timeout (default 30 s) or the context's deadline, whichever is sooner.
-// If the context is cancelled earlier, Run returns ctx.Err() at once; the command itself then
-// ends at its own timeout (the C call cannot be interrupted yet).
+// Cancelling the context stops the command on the guest; Run then returns an error matching
+// both ErrCancelled and context.Canceled.
 func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result, error) {
 	if opts == nil {
 		opts = &RunOptions{}
@@ -292,28 +330,28 @@ func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result,
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	type outcome struct {
-		res Result
-		err error
+	ro, cleanup, err := newRunOptions(timeout, opts)
+	if err != nil {
+		return Result{}, err
 	}
-	done := make(chan outcome, 1)
+	defer cleanup()
+	// A token per run, triggered if the context is cancelled while the run is in flight.
+	token := C.smol_ssh_cancel_new()
+	defer C.smol_ssh_cancel_free(token)
+	C.smol_ssh_run_options_set_cancel(ro, token)
+	stopWatching := make(chan struct{})
+	defer close(stopWatching)
 	go func() {
-		res, err := c.run(cmd, timeout, opts.Mode)
-		done <- outcome{res, err}
-	}()
-	select {
-	case o := <-done:
-		return o.res, o.err
-	case <-ctx.Done():
-		if _, hasDeadline := ctx.Deadline(); hasDeadline && ctx.Err() == context.DeadlineExceeded {
-			o := <-done // the library enforces the same deadline: wait for its verdict
-			return o.res, o.err
+		select {
+		case <-ctx.Done():
+			// A passed deadline is the run's own timeout, reported as such by the library.
+			if ctx.Err() == context.Canceled {
+				C.smol_ssh_cancel_trigger(token)
+			}
+		case <-stopWatching:
 		}
-		return Result{}, ctx.Err()
-	}
-}
+	}()
 
-func (c *Client) run(cmd string, timeout time.Duration, mode ShellMode) (Result, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.handle == nil {
@@ -321,11 +359,115 @@ func (c *Client) run(cmd string, timeout time.Duration, mode ShellMode) (Result,
 	}
 	ccmd := C.CString(cmd)
 	defer C.free(unsafe.Pointer(ccmd))
-	status, msg, res := take(C.smol_ssh_run(c.handle, ccmd, millis(timeout), C.int32_t(mode)))
+	status, msg, res := take(C.smol_ssh_run_with(c.handle, ccmd, ro))
 	if status != StatusOK {
-		return Result{}, &Error{Status: status, Message: msg, Stdout: res.Stdout, Stderr: res.Stderr}
+		return Result{}, &Error{Status: status, Message: msg, Stdout: res.Stdout, Stderr: res.Stderr,
+			byContext: status == StatusCancelled && ctx.Err() != nil}
 	}
 	return res, nil
+}
+
+// newRunOptions builds the C run options (only C memory reaches C); cleanup frees them.
+func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_options, func(), error) {
+	ro := C.smol_ssh_run_options_new()
+	frees := []func(){func() { C.smol_ssh_run_options_free(ro) }}
+	cleanup := func() {
+		for i := len(frees) - 1; i >= 0; i-- {
+			frees[i]()
+		}
+	}
+	C.smol_ssh_run_options_set_timeout_ms(ro, millis(timeout))
+	C.smol_ssh_run_options_set_shell_mode(ro, C.int32_t(opts.Mode))
+	if len(opts.Stdin) > 0 {
+		data := C.CBytes(opts.Stdin)
+		C.smol_ssh_run_options_set_stdin(ro, (*C.uint8_t)(data), C.size_t(len(opts.Stdin)))
+		C.free(data) // copied by the library
+	}
+	names := make([]string, 0, len(opts.Env))
+	for name := range opts.Env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		cname, cvalue := C.CString(name), C.CString(opts.Env[name])
+		C.smol_ssh_run_options_set_env(ro, cname, cvalue)
+		C.free(unsafe.Pointer(cname))
+		C.free(unsafe.Pointer(cvalue))
+	}
+	if opts.OnOutput != nil {
+		h := cgo.NewHandle(opts.OnOutput)
+		user := C.malloc(C.size_t(unsafe.Sizeof(h)))
+		*(*cgo.Handle)(user) = h
+		frees = append(frees, func() { h.Delete(); C.free(user) })
+		C.smol_ssh_run_options_set_output_callback(ro, C.smolssh_output_trampoline(), user)
+	}
+	return ro, cleanup, nil
+}
+
+func (c *Client) transfer(timeout time.Duration, call func(*C.smol_ssh_client, *C.smol_ssh_run_options) *C.smol_ssh_result) ([]byte, error) {
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ro, cleanup, err := newRunOptions(timeout, &RunOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return nil, errClosed
+	}
+	status, msg, res := take(call(c.handle, ro))
+	if status != StatusOK {
+		return nil, &Error{Status: status, Message: msg}
+	}
+	return res.Stdout, nil
+}
+
+// PutFile uploads the local file to remote (a directory gets the file name appended), keeping
+// its permission bits, and returns the path written. Needs a POSIX guest. Timeout 0: 5 min.
+func (c *Client) PutFile(local, remote string, timeout time.Duration) (string, error) {
+	cl, cr := C.CString(local), C.CString(remote)
+	defer C.free(unsafe.Pointer(cl))
+	defer C.free(unsafe.Pointer(cr))
+	out, err := c.transfer(timeout, func(h *C.smol_ssh_client, o *C.smol_ssh_run_options) *C.smol_ssh_result {
+		return C.smol_ssh_put_file(h, cl, cr, o)
+	})
+	return string(out), err
+}
+
+// PutBytes writes data to the file remote with the given mode and returns the path written.
+func (c *Client) PutBytes(data []byte, remote string, mode uint32, timeout time.Duration) (string, error) {
+	cr := C.CString(remote)
+	defer C.free(unsafe.Pointer(cr))
+	cdata := C.CBytes(data)
+	defer C.free(cdata)
+	out, err := c.transfer(timeout, func(h *C.smol_ssh_client, o *C.smol_ssh_run_options) *C.smol_ssh_result {
+		return C.smol_ssh_put_bytes(h, (*C.uint8_t)(cdata), C.size_t(len(data)), cr, C.uint32_t(mode), o)
+	})
+	return string(out), err
+}
+
+// GetFile downloads remote to local (parents created); more than maxBytes is ErrTooLarge and
+// writes nothing.
+func (c *Client) GetFile(remote, local string, maxBytes uint64, timeout time.Duration) error {
+	cr, cl := C.CString(remote), C.CString(local)
+	defer C.free(unsafe.Pointer(cr))
+	defer C.free(unsafe.Pointer(cl))
+	_, err := c.transfer(timeout, func(h *C.smol_ssh_client, o *C.smol_ssh_run_options) *C.smol_ssh_result {
+		return C.smol_ssh_get_file(h, cr, cl, C.uint64_t(maxBytes), o)
+	})
+	return err
+}
+
+// GetBytes reads the file remote (at most maxBytes, else ErrTooLarge).
+func (c *Client) GetBytes(remote string, maxBytes uint64, timeout time.Duration) ([]byte, error) {
+	cr := C.CString(remote)
+	defer C.free(unsafe.Pointer(cr))
+	return c.transfer(timeout, func(h *C.smol_ssh_client, o *C.smol_ssh_run_options) *C.smol_ssh_result {
+		return C.smol_ssh_get_bytes(h, cr, C.uint64_t(maxBytes), o)
+	})
 }
 
 // WaitForSSH waits until the guest answers with an SSH banner and a full connect succeeds,

@@ -79,14 +79,91 @@ func TestContextDeadlineBoundsTheRun(t *testing.T) {
 	}
 }
 
-func TestCancelledContextReturnsAtOnce(t *testing.T) {
+func TestCancellingTheContextStopsTheCommand(t *testing.T) {
 	c := client(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
 	start := time.Now()
-	_, err := c.Run(ctx, "sleep 3", &RunOptions{Timeout: 5 * time.Second})
-	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+	_, err := c.Run(ctx, "echo started; sleep 10", &RunOptions{Timeout: 20 * time.Second, Mode: Raw})
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrCancelled) || time.Since(start) > time.Second {
 		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+	var e *Error
+	if !errors.As(err, &e) || string(e.Stdout) != "started\n" {
+		t.Fatalf("partial output: %#v", err)
+	}
+	if r, err := c.Run(context.Background(), "echo next", nil); err != nil || r.Output() != "next" {
+		t.Fatalf("after cancel: %v", err)
+	}
+}
+
+func TestStdinEnvAndStreaming(t *testing.T) {
+	c := client(t)
+	r, err := c.Run(context.Background(), `cat; printf '|%s' "$GREETING"`,
+		&RunOptions{Stdin: []byte("in\x00put"), Env: map[string]string{"GREETING": "it's me"}})
+	if err != nil || string(r.Stdout) != "in\x00put|it's me" {
+		t.Fatalf("%q %v", r.Stdout, err)
+	}
+	var got []string
+	r, err = c.Run(context.Background(), "echo a; sleep 0.2; echo b >&2", &RunOptions{Mode: Raw,
+		OnOutput: func(s Stream, chunk []byte) bool {
+			got = append(got, fmt.Sprintf("%d:%s", s, chunk))
+			return true
+		}})
+	if err != nil || len(r.Stdout) != 0 || fmt.Sprint(got) != "[0:a\n 1:b\n]" {
+		t.Fatalf("%v %v", got, err)
+	}
+	start := time.Now()
+	_, err = c.Run(context.Background(), "echo go; sleep 10", &RunOptions{Mode: Raw,
+		OnOutput: func(Stream, []byte) bool { return false }})
+	if !errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+		t.Fatalf("stop: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestFileTransfer(t *testing.T) {
+	c := client(t)
+	dir, err := os.MkdirTemp("", "smolssh-go-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	local := dir + "/local.txt"
+	if err := os.WriteFile(local, []byte("hi\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	shared := dir + "/shared"
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(shared, 0o777)
+	written, err := c.PutFile(local, shared, 0)
+	if err != nil || written != shared+"/local.txt" {
+		t.Fatalf("put: %q %v", written, err)
+	}
+	if st, _ := os.Stat(written); st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v", st.Mode())
+	}
+	if b, err := c.GetBytes(written, 100, 0); err != nil || string(b) != "hi\n" {
+		t.Fatalf("get: %q %v", b, err)
+	}
+	if err := c.GetFile(written, dir+"/x/y/back.txt", 100, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBytes([]byte{0, 255}, shared+"/raw.bin", 0o600, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetBytes(written, 2, 0); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("too large: %v", err)
+	}
+	if _, err := c.GetBytes(shared+"/missing", 100, 0); !errors.Is(err, ErrRemoteFailed) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := c.PutFile(dir+"/missing", shared, 0); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("missing local: %v", err)
 	}
 }
 

@@ -1,0 +1,31 @@
+package smolssh
+
+// The C side of streaming: the library calls smolsshGoOutput (exported below) with the user
+// pointer it was given, which points to C memory holding a cgo.Handle of the Go callback.
+// (A file that uses //export may only declare C functions in its preamble.)
+
+/*
+#include <stdint.h>
+#include <stddef.h>
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"unsafe"
+)
+
+//export smolsshGoOutput
+func smolsshGoOutput(user unsafe.Pointer, stream C.int32_t, data *C.uint8_t, length C.size_t) C.int32_t {
+	h := *(*cgo.Handle)(user)
+	f := h.Value().(func(Stream, []byte) bool)
+	chunk := C.GoBytes(unsafe.Pointer(data), C.int(length))
+	s := Stdout
+	if stream == 1 {
+		s = Stderr
+	}
+	if f(s, chunk) {
+		return 0
+	}
+	return 1
+}
