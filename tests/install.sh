@@ -2,13 +2,7 @@
 # `make install` into a temporary prefix, then build the C smoke program against the installed
 # files through pkg-config twice, dynamically and statically, and the C++ example, and run all
 # three against a private sshd. Run by `make test`.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-prefix="${SMOL_SSH_PREFIX:-$work/prefix}"
-[ -n "${SMOL_SSH_PREFIX:-}" ] || make -s install PREFIX="$prefix" >/dev/null
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+source "$(dirname "$0")/lib.sh"
 lib="$prefix/lib"
 strict=(-std=c11 -Wall -Wextra -Werror -pedantic)
 
@@ -37,8 +31,6 @@ if readelf -d "$work/smoke-static" | grep -q 'NEEDED.*libsmol_ssh'; then
   echo "install: the static build still needs the shared library"; exit 1
 fi
 
-runner=target/release/examples/with_sshd
-cargo build --quiet --release --example with_sshd
 for program in smoke-dynamic smoke-static example-cpp; do
   if ! "$runner" "$work/$program" > "$work/$program.log" 2>&1; then
     cat "$work/$program.log"; echo "install: $program failed"; exit 1

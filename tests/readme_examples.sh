@@ -2,16 +2,7 @@
 # Extracts the C, C++, Go and Python examples from README.md, builds each against the library
 # installed into a temporary prefix, and runs each against a private sshd: each must print the
 # guest's `uname -sr`. Run by `make test`.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-prefix="${SMOL_SSH_PREFIX:-$work/prefix}"
-[ -n "${SMOL_SSH_PREFIX:-}" ] || make -s install PREFIX="$prefix" >/dev/null
-cargo build --quiet --release --example with_sshd
-runner="$root/target/release/examples/with_sshd"
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+source "$(dirname "$0")/lib.sh"
 expected="exit 0: $(uname -sr)"
 
 # The first fenced block of a language, e.g. block cpp.

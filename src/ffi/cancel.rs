@@ -1,6 +1,6 @@
 //! `smol_ssh_cancel`: a token that cancels the runs it is given to, from any thread.
 
-use super::boundary::guard;
+use super::boundary::{free_boxed, guard};
 use super::status::smol_ssh_status;
 use crate::cancel::CancelToken;
 
@@ -64,13 +64,6 @@ pub unsafe extern "C" fn smol_ssh_cancel_is_triggered(cancel: *const smol_ssh_ca
 /// `cancel` is NULL or a live token, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_cancel_free(cancel: *mut smol_ssh_cancel) {
-    guard(
-        || (),
-        || {
-            if !cancel.is_null() {
-                // SAFETY: a pointer from Box::into_raw in smol_ssh_cancel_new, freed once.
-                drop(unsafe { Box::from_raw(cancel) });
-            }
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe { free_boxed(cancel) }
 }

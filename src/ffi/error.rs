@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::guard;
+use super::boundary::{free_boxed, guard};
 use super::status::smol_ssh_status;
 use crate::error::Error;
 
@@ -59,13 +59,6 @@ pub unsafe extern "C" fn smol_ssh_error_message(error: *const smol_ssh_error) ->
 /// `error` is NULL or a live error from this library, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_error_free(error: *mut smol_ssh_error) {
-    guard(
-        || (),
-        || {
-            if !error.is_null() {
-                // SAFETY: a pointer from Box::into_raw in `into_c`.
-                drop(unsafe { Box::from_raw(error) });
-            }
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe { free_boxed(error) }
 }

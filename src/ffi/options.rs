@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::boundary::{guard, opt_str_arg, str_arg};
+use super::boundary::{self, free_boxed, guard, opt_str_arg, str_arg, Sticky};
 use super::status::smol_ssh_status;
 use crate::config::{self, Config, HostKeyPolicy};
 use crate::error::Error;
@@ -55,18 +55,18 @@ pub extern "C" fn smol_ssh_options_new() -> *mut smol_ssh_options {
 /// `options` is NULL or a pointer from `smol_ssh_options_new` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_options_free(options: *mut smol_ssh_options) {
-    guard(
-        || (),
-        || {
-            if !options.is_null() {
-                // SAFETY: per the contract, a live pointer from Box::into_raw.
-                drop(unsafe { Box::from_raw(options) });
-            }
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe { free_boxed(options) }
 }
 
-/// Applies one setter: checks the pointer, runs `apply`, records the first failure.
+impl Sticky for smol_ssh_options {
+    const WHAT: &'static str = "option";
+    fn first_error(&mut self) -> &mut Option<Error> {
+        &mut self.first_error
+    }
+}
+
+/// Applies one setter to the config.
 ///
 /// # Safety
 /// `options` is NULL or a live pointer from `smol_ssh_options_new`.
@@ -75,24 +75,8 @@ unsafe fn set(
     name: &str,
     apply: impl FnOnce(&mut Config) -> Result<(), Error>,
 ) -> smol_ssh_status {
-    guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
-        || {
-            // SAFETY: per the contract, NULL or live and not used by another thread.
-            let Some(opts) = (unsafe { options.as_mut() }) else {
-                return smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT;
-            };
-            match apply(&mut opts.config) {
-                Ok(()) => smol_ssh_status::SMOL_SSH_STATUS_OK,
-                Err(e) => {
-                    let status = e.kind().into();
-                    let e = Error::new(e.kind(), format!("option {name}: {}", e.message()));
-                    opts.first_error.get_or_insert(e);
-                    status
-                }
-            }
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe { boundary::set(options, name, |o| apply(&mut o.config)) }
 }
 
 /// Host name or IP address of the guest; required, non-empty.

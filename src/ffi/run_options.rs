@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use super::boundary::{guard, opt_str_arg, str_arg};
+use super::boundary::{free_boxed, guard, opt_str_arg, set, str_arg, Sticky};
 use super::cancel::smol_ssh_cancel;
 use super::status::smol_ssh_status;
 use crate::error::Error;
@@ -58,44 +58,15 @@ pub extern "C" fn smol_ssh_run_options_new() -> *mut smol_ssh_run_options {
 /// `options` is NULL or a live pointer from `smol_ssh_run_options_new`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_run_options_free(options: *mut smol_ssh_run_options) {
-    guard(
-        || (),
-        || {
-            if !options.is_null() {
-                // SAFETY: a pointer from Box::into_raw, freed once.
-                drop(unsafe { Box::from_raw(options) });
-            }
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe { free_boxed(options) }
 }
 
-/// Applies one setter, recording the first failure (as for the client's options).
-///
-/// # Safety
-/// `options` is NULL or live and not used by another thread.
-unsafe fn set(
-    options: *mut smol_ssh_run_options,
-    name: &str,
-    apply: impl FnOnce(&mut smol_ssh_run_options) -> Result<(), Error>,
-) -> smol_ssh_status {
-    guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
-        || {
-            // SAFETY: per the contract.
-            let Some(opts) = (unsafe { options.as_mut() }) else {
-                return smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT;
-            };
-            match apply(opts) {
-                Ok(()) => smol_ssh_status::SMOL_SSH_STATUS_OK,
-                Err(e) => {
-                    let status = e.kind().into();
-                    let e = Error::new(e.kind(), format!("run option {name}: {}", e.message()));
-                    opts.first_error.get_or_insert(e);
-                    status
-                }
-            }
-        },
-    )
+impl Sticky for smol_ssh_run_options {
+    const WHAT: &'static str = "run option";
+    fn first_error(&mut self) -> &mut Option<Error> {
+        &mut self.first_error
+    }
 }
 
 /// Bounds the whole run, in milliseconds (at least 1000, checked by the run). Default 30000.
