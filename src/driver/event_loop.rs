@@ -2,6 +2,7 @@
 //! until the socket, a caller or the nearest deadline needs attention.
 
 use std::collections::VecDeque;
+use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,10 +10,10 @@ use ssh2::BlockDirections;
 
 use super::connect::{self, Attempt, Conn};
 use super::job::{deadline_after, Job, JobKind};
-use super::liveness::{Check, Liveness};
+use super::liveness::Liveness;
 use super::poll::{self, Interest};
 use super::raw_channel::RawChannel;
-use super::task::{Closing, Phase, Step, Task};
+use super::task::{self, Closing, Phase, Step, Task};
 use super::Shared;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
@@ -22,6 +23,8 @@ use crate::output::Output;
 const MAX_CHANNELS: usize = 8;
 /// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
 const READ_CHUNK: usize = 64 * 1024;
+/// How long before a spare channel is tried again after the server refused one.
+const SPARE_RETRY: Duration = Duration::from_secs(1);
 /// How long a timed-out channel may take to close before it is left to the connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -37,6 +40,9 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         stuck: Vec::new(),
         scratch: vec![0; READ_CHUNK],
         liveness: None,
+        spare: None,
+        open_pending: false,
+        spare_refused_until: None,
     };
     while lp.turn() {}
     lp.drop_conn(true);
@@ -60,6 +66,12 @@ struct Loop {
     scratch: Vec<u8>,
     /// The keepalive check of the current connection.
     liveness: Option<Liveness>,
+    /// A session channel opened ahead of time for the next run.
+    spare: Option<RawChannel>,
+    /// A channel open is pending in libssh2 (the next open call continues it).
+    open_pending: bool,
+    /// The server refused the last spare; not retried before this.
+    spare_refused_until: Option<Instant>,
 }
 
 impl Loop {
@@ -230,7 +242,7 @@ impl Loop {
         // The connection is taken out while channels are stepped, so that tasks can be ended
         // (which needs `&mut self`) in the middle of a round; it goes back unless it died.
         let Some(conn) = self.conn.take() else { return };
-        let lost = self.pump_rounds(&conn.session);
+        let lost = self.pump_rounds(&conn.session, conn.fd());
         self.conn = Some(conn);
         if let Some(msg) = lost {
             self.transport_lost(&msg);
@@ -238,37 +250,20 @@ impl Loop {
     }
 
     /// Rounds of stepping until one makes no progress; `Some(why)` if the transport died.
-    fn pump_rounds(&mut self, session: &ssh2::Session) -> Option<String> {
+    fn pump_rounds(&mut self, session: &ssh2::Session, fd: RawFd) -> Option<String> {
         loop {
-            let mut progress = false;
             let now = Instant::now();
-            let opening = self.active.iter().any(|t| t.phase == Phase::Open);
-            if let Some(live) = &mut self.liveness {
-                match live.step(session, !opening, now) {
-                    Check::Quiet => {}
-                    Check::Answered(channel) => {
-                        progress = true;
-                        if let Some(channel) = channel {
-                            self.closing.push(Closing {
-                                channel,
-                                kill: false,
-                                since: now,
-                            });
-                        }
-                    }
-                    Check::Dead(why) => return Some(why),
-                }
+            if let Some(why) = self.liveness.as_ref().and_then(|l| l.dead(now)) {
+                return Some(why);
             }
-            let mut open_slot_free = !self.liveness.as_ref().is_some_and(Liveness::asking);
+            let mut progress = match self.open_channels(session, fd, now) {
+                Ok(progress) => progress,
+                Err(why) => return Some(why),
+            };
             let mut i = 0;
             let mut lost: Option<String> = None;
             while i < self.active.len() {
-                let task = &mut self.active[i];
-                let may_open = task.phase == Phase::Open && open_slot_free;
-                if task.phase == Phase::Open {
-                    open_slot_free = false;
-                }
-                match task.step(session, may_open, &mut self.scratch) {
+                match self.active[i].step(&mut self.scratch) {
                     Step::Progress => {
                         progress = true;
                         i += 1;
@@ -289,6 +284,15 @@ impl Loop {
                     Step::Transport(msg) => {
                         lost = Some(msg);
                         break;
+                    }
+                    Step::Reopen(stale) => {
+                        self.closing.push(Closing {
+                            channel: stale,
+                            kill: false,
+                            since: now,
+                        });
+                        progress = true;
+                        i += 1;
                     }
                 }
             }
@@ -323,6 +327,81 @@ impl Loop {
                 return lost;
             }
         }
+    }
+
+    /// Hands channels to the runs waiting for one and keeps a spare open, so that a warm run
+    /// costs one round trip (exec) instead of two (open, then exec). Every open goes through
+    /// here: libssh2 keeps the state of a pending open in the session, so whoever calls next
+    /// receives it, and the result goes to the first run waiting, else to the spare slot, else
+    /// (a keepalive question while the spare is in place) it is closed again. Ok(progress), or
+    /// Err(why) when the transport is gone.
+    fn open_channels(
+        &mut self,
+        session: &ssh2::Session,
+        fd: RawFd,
+        now: Instant,
+    ) -> Result<bool, String> {
+        let waiting = self.active.iter().position(Task::wants_channel);
+        if let Some(i) = waiting {
+            if self.spare.is_some() {
+                // The spare was opened a while ago: if the server has hung up since, the run
+                // must not use it (an exec on a dead transport may not be retried), while a run
+                // that never got a channel is retried once on a new connection.
+                if poll::hung_up(fd) {
+                    return Err("the server closed the connection".into());
+                }
+                let spare = self.spare.take().expect("checked");
+                self.active[i].adopt(spare, true);
+                return Ok(true);
+            }
+        }
+        let asking = self.liveness.as_mut().is_some_and(|l| l.should_ask(now));
+        let want_spare = self.spare.is_none()
+            && self.active.len() < MAX_CHANNELS
+            && !matches!(self.spare_refused_until, Some(t) if now < t);
+        if waiting.is_none() && !want_spare && !asking && !self.open_pending {
+            return Ok(false);
+        }
+        let channel = match RawChannel::open(session) {
+            Ok(None) => {
+                self.open_pending = true;
+                return Ok(false);
+            }
+            Ok(Some(channel)) => channel,
+            Err(e) if e.is_channel_level() => {
+                // The server refused a channel (too many sessions?): it answered, so it is
+                // alive. A waiting run fails; the spare is not retried for a while.
+                self.open_pending = false;
+                if let Some(live) = &mut self.liveness {
+                    live.heard(now);
+                }
+                match waiting {
+                    Some(i) => {
+                        let mut task = self.active.remove(i);
+                        if let Step::Failed(err) = task::failure(e, "open a session channel") {
+                            self.end_task(&mut task, err);
+                        }
+                    }
+                    None => self.spare_refused_until = Some(now + SPARE_RETRY),
+                }
+                return Ok(true);
+            }
+            Err(e) => return Err(e.message),
+        };
+        self.open_pending = false;
+        if let Some(live) = &mut self.liveness {
+            live.heard(now);
+        }
+        match waiting {
+            Some(i) => self.active[i].adopt(channel, false),
+            None if self.spare.is_none() => self.spare = Some(channel),
+            None => self.closing.push(Closing {
+                channel,
+                kill: false,
+                since: now,
+            }),
+        }
+        Ok(true)
     }
 
     /// Ends a task with an error; its channel, if any, is closed in the background.
@@ -384,6 +463,9 @@ impl Loop {
         }
         self.closing.clear();
         self.stuck.clear();
+        self.spare = None;
+        self.open_pending = false;
+        self.spare_refused_until = None;
         for task in &mut self.active {
             task.channel = None;
         }
@@ -406,7 +488,8 @@ impl Loop {
         let socket = match &self.conn {
             None => None,
             Some(conn) => {
-                let asking = self.liveness.as_ref().is_some_and(Liveness::asking);
+                let asking =
+                    self.liveness.as_ref().is_some_and(Liveness::asking) || self.open_pending;
                 // Runs whose streaming callers are behind read nothing: their data waits at the
                 // server, and a readable socket must not make the loop spin.
                 let all_paused = self.active.iter().all(Task::paused);

@@ -85,6 +85,18 @@ pub(crate) fn wait(
     })
 }
 
+/// True when the peer has closed or reset the connection (checked without waiting).
+pub(crate) fn hung_up(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: RDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call; timeout 0 does not block.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
 /// A self-pipe: callers write a byte to wake the driver out of poll.
 pub(crate) struct Waker {
     tx: UnixStream,

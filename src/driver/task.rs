@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-use ssh2::Session;
-
 use super::job::{Job, JobKind};
 use super::raw_channel::{ChannelError, RawChannel};
 use crate::cancel::CancelToken;
@@ -58,6 +56,9 @@ pub(crate) enum Step {
     Failed(Error),
     /// The transport failed: the connection is dead. The text says what failed.
     Transport(String),
+    /// The channel given to the task was stale; it goes back to waiting for a channel, and
+    /// this one is to be closed.
+    Reopen(RawChannel),
 }
 
 pub(crate) struct Task {
@@ -70,6 +71,8 @@ pub(crate) struct Task {
     streaming: bool,
     pub phase: Phase,
     pub channel: Option<RawChannel>,
+    /// The channel was the connection's spare.
+    from_spare: bool,
     /// Output so far (exit fields unset until the end).
     out: Output,
     /// Most bytes kept per stream; 0 = no limit.
@@ -102,6 +105,7 @@ impl Task {
             cap: run.max_output_bytes,
             phase: Phase::Open,
             channel: None,
+            from_spare: false,
             out: Output::default(),
             attempts: 0,
         }
@@ -128,27 +132,39 @@ impl Task {
         std::mem::take(&mut self.out)
     }
 
-    /// Advances as far as possible. `may_open`: whether this task holds the session's one
-    /// channel-open slot (libssh2 keeps the state of a pending open in the session).
-    pub(crate) fn step(&mut self, session: &Session, may_open: bool, scratch: &mut [u8]) -> Step {
+    /// Whether this task waits for a channel (the event loop opens channels and hands them
+    /// out: libssh2 keeps the state of a pending open in the session, so opens have one owner).
+    pub(crate) fn wants_channel(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Takes a channel: a fresh one, or the connection's spare (opened ahead of time, which
+    /// saves the run a round trip).
+    pub(crate) fn adopt(&mut self, channel: RawChannel, spare: bool) {
+        self.channel = Some(channel);
+        self.from_spare = spare;
+        self.phase = Phase::Exec;
+    }
+
+    /// Advances as far as possible.
+    pub(crate) fn step(&mut self, scratch: &mut [u8]) -> Step {
         let mut progressed = false;
         loop {
             let call = match (self.phase, self.channel.as_mut()) {
-                (Phase::Open, _) if !may_open => Call::WouldBlock,
-                (Phase::Open, _) => match RawChannel::open(session) {
-                    Ok(Some(ch)) => {
-                        self.channel = Some(ch);
-                        self.phase = Phase::Exec;
-                        Call::Advanced
-                    }
-                    Ok(None) => Call::WouldBlock,
-                    Err(e) => Call::End(failure(e, "open a session channel")),
-                },
+                (Phase::Open, _) => Call::WouldBlock,
                 (_, None) => unreachable!("a task past Phase::Open has a channel"),
                 (Phase::Exec, Some(ch)) => match ch.exec(&self.command) {
                     Ok(Some(())) if self.stdin.is_empty() => self.advance(Phase::Eof),
                     Ok(Some(())) => self.advance(Phase::Feed),
                     Ok(None) => Call::WouldBlock,
+                    // A spare the server closed while it waited (say, sshd's ChannelTimeout):
+                    // the command did not start; give it a fresh channel.
+                    Err(e) if e.is_channel_level() && self.from_spare => {
+                        self.from_spare = false;
+                        self.phase = Phase::Open;
+                        let stale = self.channel.take().expect("exec had a channel");
+                        return Step::Reopen(stale);
+                    }
                     Err(e) => Call::End(failure(e, "start the command")),
                 },
                 // The command gets EOF on stdin at once (like `ssh -n`), so that a command
@@ -353,7 +369,8 @@ fn drain(
     Ok(got)
 }
 
-fn failure(e: ChannelError, what: &str) -> Step {
+/// A channel-level refusal fails this run; anything else means the transport is gone.
+pub(crate) fn failure(e: ChannelError, what: &str) -> Step {
     if e.is_channel_level() {
         Step::Failed(Error::new(
             ErrorKind::ChannelFailed,
