@@ -193,6 +193,9 @@ int main(void) {
         "set_known_hosts");
   check(smol_ssh_options_set_known_hosts(opts, NULL, false) == SMOL_SSH_STATUS_OK,
         "set_known_hosts(NULL)");
+  check(smol_ssh_options_set_ciphers(opts, "aes128-ctr,aes256-ctr") == SMOL_SSH_STATUS_OK &&
+            smol_ssh_options_set_ciphers(opts, NULL) == SMOL_SSH_STATUS_OK,
+        "set_ciphers");
   check(smol_ssh_options_set_host_key_fingerprint(opts, NULL) == SMOL_SSH_STATUS_OK,
         "set_host_key_fingerprint(NULL)");
   check(smol_ssh_options_set_keepalive_interval_ms(opts, UINT64_MAX) == SMOL_SSH_STATUS_OK,

@@ -568,6 +568,16 @@ smol_ssh_status smol_ssh_options_set_known_hosts(struct smol_ssh_options *option
                                                  bool add_unknown);
 
 /**
+ * The ciphers to offer, most preferred first, comma-separated OpenSSH names (for example
+ * "aes128-ctr,aes256-ctr"); NULL restores libssh2's default order. Names libssh2 does not
+ * support make the connect fail with INVALID_ARGUMENT.
+ *
+ * # Safety
+ * As for `smol_ssh_options_set_host`.
+ */
+smol_ssh_status smol_ssh_options_set_ciphers(struct smol_ssh_options *options, const char *ciphers);
+
+/**
  * Frees a result. NULL is a no-op. Free each result exactly once.
  *
  * # Safety

@@ -178,6 +178,11 @@ impl Client {
         self.submit_and_wait(job, None).map(|_| ())
     }
 
+    /// The cipher negotiated by the current (or last) connection, e.g. "aes128-ctr".
+    pub fn cipher(&self) -> Option<String> {
+        self.driver.cipher()
+    }
+
     /// True while the transport is alive.
     pub fn is_connected(&self) -> bool {
         self.driver.connected()

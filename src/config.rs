@@ -55,6 +55,9 @@ pub struct Config {
     /// (so the command still completes and its exit status is reported) and the output is
     /// marked truncated. 0 means no limit. Default 64 MiB.
     pub max_output_bytes: usize,
+    /// The ciphers to offer, most preferred first, comma-separated in OpenSSH's names (e.g.
+    /// "aes128-ctr,aes256-ctr"); `None` keeps libssh2's default order.
+    pub ciphers: Option<String>,
 }
 
 /// The default connect timeout of the reference client.
@@ -82,6 +85,7 @@ impl Config {
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            ciphers: None,
         }
     }
 

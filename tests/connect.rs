@@ -248,3 +248,23 @@ fn auth_failures_of_every_kind_are_auth_failed_within_the_connect_timeout() {
         assert!(took < Duration::from_secs(5), "{what}: {took:?}");
     }
 }
+
+#[test]
+fn ciphers_can_be_chosen_and_are_reported() {
+    let sshd = Sshd::start();
+    for cipher in ["aes128-ctr", "aes256-ctr"] {
+        let mut cfg = config(&sshd);
+        cfg.ciphers = Some(cipher.into());
+        let c = Client::new(cfg).unwrap();
+        assert_eq!(c.run("echo x", &raw(10)).unwrap().stdout, b"x\n");
+        assert_eq!(c.cipher().as_deref(), Some(cipher));
+    }
+    let mut cfg = config(&sshd);
+    cfg.ciphers = Some("no-such-cipher".into());
+    let err = Client::new(cfg).unwrap().run("true", &raw(10)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    let c = client(&sshd);
+    c.run("true", &raw(10)).unwrap();
+    eprintln!("libssh2's default cipher against OpenSSH: {:?}", c.cipher());
+    assert!(c.cipher().is_some());
+}

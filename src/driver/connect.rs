@@ -5,7 +5,7 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use ssh2::{BlockDirections, HashType, Session};
+use ssh2::{BlockDirections, HashType, MethodType, Session};
 
 use super::known_hosts;
 use super::poll::{self, Interest, Waker};
@@ -64,6 +64,13 @@ pub(crate) fn connect(
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
     session.set_tcp_stream(for_session);
     session.set_blocking(false);
+    if let Some(ciphers) = &config.ciphers {
+        for direction in [MethodType::CryptCs, MethodType::CryptSc] {
+            session
+                .method_pref(direction, ciphers)
+                .map_err(|e| Error::invalid(format!("ciphers {ciphers:?}: {}", e.message())))?;
+        }
+    }
     let conn = Conn { session, tcp };
     let waiter = Waiter {
         fd,
@@ -101,6 +108,13 @@ pub(crate) fn connect(
 
     authenticate(&conn.session, config, &waiter)?;
     Ok(conn)
+}
+
+impl Conn {
+    /// The cipher negotiated for this connection (server to client).
+    pub(crate) fn cipher(&self) -> Option<String> {
+        self.session.methods(MethodType::CryptSc).map(str::to_owned)
+    }
 }
 
 fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<TcpStream> {

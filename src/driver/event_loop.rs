@@ -195,6 +195,7 @@ impl Loop {
         };
         match connect::connect(&self.config, &mut self.remembered_key, &attempt) {
             Ok(conn) => {
+                self.shared.set_cipher(conn.cipher());
                 self.conn = Some(conn);
                 self.shared.set_connected(true);
                 let c = &self.config;

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     inbox: Mutex<Inbox>,
     waker: poll::Waker,
     connected: AtomicBool,
+    /// The cipher of the current (or last) connection.
+    cipher: Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -42,6 +44,10 @@ impl Shared {
 
     fn inbox(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_cipher(&self, cipher: Option<String>) {
+        *self.cipher.lock().unwrap_or_else(|e| e.into_inner()) = cipher;
     }
 
     fn set_connected(&self, up: bool) {
@@ -69,6 +75,7 @@ impl Driver {
                 inbox: Mutex::new(Inbox::default()),
                 waker,
                 connected: AtomicBool::new(false),
+                cipher: Mutex::new(None),
             }),
             config: Arc::new(config),
             thread: Mutex::new(None),
@@ -121,6 +128,14 @@ impl Driver {
 
     pub(crate) fn connected(&self) -> bool {
         self.shared.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn cipher(&self) -> Option<String> {
+        self.shared
+            .cipher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn ensure_started(&self) -> Result<()> {

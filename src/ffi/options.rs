@@ -349,3 +349,25 @@ pub unsafe extern "C" fn smol_ssh_options_set_known_hosts(
         })
     }
 }
+
+/// The ciphers to offer, most preferred first, comma-separated OpenSSH names (for example
+/// "aes128-ctr,aes256-ctr"); NULL restores libssh2's default order. Names libssh2 does not
+/// support make the connect fail with INVALID_ARGUMENT.
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_ciphers(
+    options: *mut smol_ssh_options,
+    ciphers: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "ciphers", |c| {
+            c.ciphers = match opt_str_arg(ciphers, "ciphers")? {
+                Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
+                other => other.map(str::to_owned),
+            };
+            Ok(())
+        })
+    }
+}

@@ -242,7 +242,9 @@ impl Sshd {
 
     fn write_config(&self, port: u16) -> PathBuf {
         let d = self.dir();
-        let mut lines = vec![
+        // sshd keeps the first value of a directive: extra lines go first, to override.
+        let mut lines = self.options.extra_config.clone();
+        lines.extend([
             format!("Port {port}"),
             "ListenAddress 127.0.0.1".into(),
             format!("HostKey {}", d.join("host_ed25519").display()),
@@ -260,8 +262,7 @@ impl Sshd {
             "MaxStartups 200".into(),
             "PrintMotd no".into(),
             "PrintLastLog no".into(),
-        ];
-        lines.extend(self.options.extra_config.iter().cloned());
+        ]);
         let path = d.join("sshd_config");
         fs::write(&path, lines.join("\n") + "\n").unwrap();
         path
