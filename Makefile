@@ -18,7 +18,7 @@ LIBDIR := $(PREFIX)/lib
 export CBINDGEN_VERSION
 export CBINDGEN
 
-.PHONY: all deps build release header demo test smoke check-memory memory-checks binding-tests install clean-test-account clean
+.PHONY: all deps build release header demo test smoke bench bench-deps check-memory memory-checks binding-tests install clean-test-account clean
 
 all: release
 
@@ -60,6 +60,17 @@ demo: deps build/demo
 	@if [ -n "$$SMOL_SSH_HOST" ]; then ./build/demo; \
 	else status=0; $(CARGO) run --quiet --release --example with_sshd -- ./build/demo || status=$$?; \
 	$(MAKE) --no-print-directory clean-test-account; exit $$status; fi
+
+## smol-ssh beside libssh, Go x/crypto/ssh, paramiko, asyncssh, raw ssh2 and OpenSSH
+## ControlMaster, interleaved in one run against a private sshd; writes bench/results/latest.md
+## and latest.svg. BENCH_ROUNDS (default 3) and BENCH_HANDLES (default 1,100,1000) tune it.
+bench: deps bench-deps release
+	$(CARGO) build --quiet --release --example bench
+	@status=0; ./target/release/examples/bench || status=$$?; \
+	$(MAKE) --no-print-directory clean-test-account; exit $$status
+
+bench-deps:
+	@scripts/bench-deps.sh
 
 ## The C smoke program against a private sshd (also part of `make test`).
 smoke: deps build/smoke

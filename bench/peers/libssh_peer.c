@@ -1,7 +1,7 @@
 /* Bench peer: libssh (Debian's libssh-dev), one session, a channel per command. */
-#include <libssh/libssh.h>
+#include "common.h" /* first: it sets _POSIX_C_SOURCE */
 
-#include "common.h"
+#include <libssh/libssh.h>
 
 static ssh_session s;
 

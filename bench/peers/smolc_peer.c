@@ -1,7 +1,8 @@
 /* Bench peer: smol-ssh through its C ABI. Usage: smolc_peer FIGURE N */
+#include "common.h" /* first: it sets _POSIX_C_SOURCE */
+
 #include <pthread.h>
 
-#include "common.h"
 #include "smol_ssh.h"
 
 static smol_ssh_client *client;
