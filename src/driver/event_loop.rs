@@ -38,7 +38,7 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         active: Vec::new(),
         closing: Vec::new(),
         stuck: Vec::new(),
-        scratch: vec![0; READ_CHUNK],
+        scratch: Vec::new(),
         liveness: None,
         spare: None,
         open_pending: false,
@@ -63,6 +63,8 @@ struct Loop {
     closing: Vec<Closing>,
     /// Channels whose close the server never answered; freed with the connection.
     stuck: Vec<RawChannel>,
+    /// Where channel reads land before they are appended to a run's output (allocated only
+    /// while runs are active).
     scratch: Vec<u8>,
     /// The keepalive check of the current connection.
     liveness: Option<Liveness>,
@@ -243,6 +245,12 @@ impl Loop {
         // The connection is taken out while channels are stepped, so that tasks can be ended
         // (which needs `&mut self`) in the middle of a round; it goes back unless it died.
         let Some(conn) = self.conn.take() else { return };
+        // The read buffer exists only while commands run: an idle client keeps less memory.
+        if self.active.is_empty() {
+            self.scratch = Vec::new();
+        } else if self.scratch.is_empty() {
+            self.scratch = vec![0; READ_CHUNK];
+        }
         let lost = self.pump_rounds(&conn.session, conn.fd());
         self.conn = Some(conn);
         if let Some(msg) = lost {

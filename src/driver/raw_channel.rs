@@ -152,6 +152,17 @@ impl RawChannel {
         })
     }
 
+    /// Bytes of either stream already received and waiting in libssh2 (no I/O).
+    pub(crate) fn queued(&self) -> u64 {
+        let _guard = self.session.raw();
+        let mut avail: std::ffi::c_ulong = 0;
+        // SAFETY: the channel is live and its session locked; a NULL out-pointer is allowed.
+        unsafe {
+            sys::libssh2_channel_window_read_ex(self.ptr.as_ptr(), &mut avail, ptr::null_mut())
+        };
+        avail as u64
+    }
+
     /// True once the remote sent EOF and no data of either stream is left unread.
     pub(crate) fn eof(&self) -> bool {
         let _guard = self.session.raw();

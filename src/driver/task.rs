@@ -85,6 +85,8 @@ pub(crate) struct Task {
 /// The outcome of one libssh2 call inside a step.
 enum Call {
     Advanced,
+    /// Progress, but let the other tasks have their turn before reading again.
+    Yield,
     WouldBlock,
     End(Step),
 }
@@ -229,7 +231,8 @@ impl Task {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
                         Ok(_) if ch.eof() => self.advance(Phase::Close),
-                        Ok(true) => Call::Advanced,
+                        // More may come: the pump steps this task again after the others.
+                        Ok(true) => Call::Yield,
                         Ok(false) => Call::WouldBlock,
                     }
                 }
@@ -245,6 +248,7 @@ impl Task {
             };
             match call {
                 Call::Advanced => progressed = true,
+                Call::Yield => return Step::Progress,
                 Call::WouldBlock if progressed => return Step::Progress,
                 Call::WouldBlock => return Step::Blocked,
                 Call::End(step) => return step,
@@ -340,7 +344,9 @@ fn read_available(
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
     let a = drain(ch, Stream::Stdout, sink, scratch)?;
-    let b = drain(ch, Stream::Stderr, sink, scratch)?;
+    // Draining stdout read everything the socket had; whatever is still queued is stderr.
+    // (Skipping an empty stderr saves a read that would only end in EAGAIN.)
+    let b = ch.queued() > 0 && drain(ch, Stream::Stderr, sink, scratch)?;
     Ok(a || b)
 }
 
