@@ -163,6 +163,24 @@ impl RawChannel {
         avail as u64
     }
 
+    /// Reads from stream 0 or 1 straight into the spare capacity of `into` (at most `max`
+    /// bytes, reserving room as needed), saving the copy through a scratch buffer. As `read`.
+    pub(crate) fn read_into(&mut self, stream: i32, into: &mut Vec<u8>, max: usize) -> Step<usize> {
+        into.reserve(max);
+        let spare = into.spare_capacity_mut();
+        let len = spare.len().min(max);
+        let got = self.call(|ch| {
+            // SAFETY: the channel is live; libssh2 writes at most `len` bytes into the spare
+            // capacity, which is writable (uninitialised bytes are only written, never read).
+            unsafe { sys::libssh2_channel_read_ex(ch, stream, spare.as_mut_ptr().cast(), len) }
+        })?;
+        if let Some(n) = got {
+            // SAFETY: libssh2 initialised the first `n` (≤ len) bytes of the spare capacity.
+            unsafe { into.set_len(into.len() + n) };
+        }
+        Ok(got)
+    }
+
     /// True once the remote sent EOF and no data of either stream is left unread.
     pub(crate) fn eof(&self) -> bool {
         let _guard = self.session.raw();

@@ -318,22 +318,35 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// Output read through scratch: handed to a streaming caller, or (past the cap) dropped.
     fn take(&mut self, stream: Stream, bytes: &[u8]) {
-        if let Some(job) = self.stream_to {
-            job.ticket.push_chunk(stream, bytes);
-            return;
+        match self.stream_to {
+            Some(job) => {
+                job.ticket.push_chunk(stream, bytes);
+            }
+            None => *self.kept(stream).1 = true,
         }
-        let (into, truncated) = match stream {
+    }
+
+    fn kept(&mut self, stream: Stream) -> (&mut Vec<u8>, &mut bool) {
+        match stream {
             Stream::Stdout => (&mut self.out.stdout, &mut self.out.stdout_truncated),
             Stream::Stderr => (&mut self.out.stderr, &mut self.out.stderr_truncated),
-        };
-        let keep = if self.cap == 0 {
-            bytes.len()
-        } else {
-            bytes.len().min(self.cap.saturating_sub(into.len()))
-        };
-        into.extend_from_slice(&bytes[..keep]);
-        *truncated |= keep < bytes.len();
+        }
+    }
+
+    /// Bytes that may still be kept of `stream`: reads go straight into the output then.
+    /// None when output is streamed, or the cap is reached (reads then go through scratch).
+    fn room_to_keep(&mut self, stream: Stream) -> Option<usize> {
+        if self.stream_to.is_some() {
+            return None;
+        }
+        let cap = self.cap;
+        let (into, _) = self.kept(stream);
+        match cap {
+            0 => Some(usize::MAX),
+            cap => Some(cap.saturating_sub(into.len())).filter(|room| *room > 0),
+        }
     }
 }
 
@@ -351,7 +364,8 @@ fn read_available(
 }
 
 /// Reads one stream until it would block, has nothing more, or the sink is full; true if any
-/// byte came.
+/// byte came. Kept output is read straight into its buffer; streamed or capped output goes
+/// through `scratch`.
 fn drain(
     ch: &mut RawChannel,
     stream: Stream,
@@ -364,12 +378,22 @@ fn drain(
     };
     let mut got = false;
     while sink.has_room() {
-        match ch.read(id, scratch)? {
-            None | Some(0) => break,
-            Some(n) => {
-                sink.take(stream, &scratch[..n]);
-                got = true;
+        let n = match sink.room_to_keep(stream) {
+            Some(room) => {
+                let (into, _) = sink.kept(stream);
+                ch.read_into(id, into, room.min(scratch.len()))?
             }
+            None => {
+                let n = ch.read(id, scratch)?;
+                if let Some(n) = n.filter(|n| *n > 0) {
+                    sink.take(stream, &scratch[..n]);
+                }
+                n
+            }
+        };
+        match n {
+            None | Some(0) => break,
+            Some(_) => got = true,
         }
     }
     Ok(got)
