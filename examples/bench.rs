@@ -544,20 +544,8 @@ fn smol_peer(figure: &str, n: usize) {
     run("true");
     println!("cipher {}", c.cipher().unwrap_or_default());
     match figure {
-        "warm" | "login" => {
-            let cmd = if figure == "warm" { "true" } else { LOGIN_TRUE };
-            for _ in 0..n {
-                let t = Instant::now();
-                run(cmd);
-                println!("sample {:.4}", t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        "throughput" => {
-            for _ in 0..n {
-                let t = Instant::now();
-                assert_eq!(run(BIG).stdout.len(), BIG_BYTES);
-                println!("sample {:.2}", 100.0 / t.elapsed().as_secs_f64());
-            }
+        "warm" | "login" | "throughput" => {
+            sequential_figure(figure, n, |cmd| run(cmd).stdout.len())
         }
         "parallel" | "rate" => {
             let (k, total, cmd) = if figure == "parallel" {
@@ -634,6 +622,24 @@ fn smol_rss(cfg: smol_ssh::Config, n: usize) {
     drop(warm);
 }
 
+/// The one-command-at-a-time figures, for any client: `run` runs a command and returns how
+/// many stdout bytes it got.
+fn sequential_figure(figure: &str, n: usize, run: impl Fn(&str) -> usize) {
+    for _ in 0..n {
+        let t = Instant::now();
+        match figure {
+            "throughput" => {
+                assert_eq!(run(BIG), BIG_BYTES);
+                println!("sample {:.2}", 100.0 / t.elapsed().as_secs_f64());
+            }
+            _ => {
+                run(if figure == "warm" { "true" } else { LOGIN_TRUE });
+                println!("sample {:.4}", t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+}
+
 fn ssh2_peer(figure: &str, n: usize) {
     let tcp = std::net::TcpStream::connect((
         env("SMOL_SSH_HOST"),
@@ -678,21 +684,7 @@ fn ssh2_peer(figure: &str, n: usize) {
     };
     run("true");
     match figure {
-        "warm" | "login" => {
-            let cmd = if figure == "warm" { "true" } else { LOGIN_TRUE };
-            for _ in 0..n {
-                let t = Instant::now();
-                run(cmd);
-                println!("sample {:.4}", t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        "throughput" => {
-            for _ in 0..n {
-                let t = Instant::now();
-                assert_eq!(run(BIG), BIG_BYTES);
-                println!("sample {:.2}", 100.0 / t.elapsed().as_secs_f64());
-            }
-        }
+        "warm" | "login" | "throughput" => sequential_figure(figure, n, run),
         // One session from one thread: commands one after another (threads sharing an ssh2
         // session corrupt its stream, ssh2-rs #322).
         "rate" => {
