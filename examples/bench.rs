@@ -481,25 +481,9 @@ fn openssh(target: &Target, figure: &str, n: usize, cipher: Option<&str>) -> (St
             } else {
                 (n, 200, "true")
             };
-            let left = Arc::new(Mutex::new(total));
-            let t = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..k {
-                    let left = Arc::clone(&left);
-                    let one = &one;
-                    s.spawn(move || loop {
-                        {
-                            let mut l = left.lock().unwrap();
-                            if *l == 0 {
-                                return;
-                            }
-                            *l -= 1;
-                        }
-                        one(cmd);
-                    });
-                }
+            let secs = in_flight(k, total, || {
+                one(cmd);
             });
-            let secs = t.elapsed().as_secs_f64();
             vec![if figure == "parallel" {
                 secs
             } else {
@@ -553,26 +537,10 @@ fn smol_peer(figure: &str, n: usize) {
             } else {
                 (n, 200, "true")
             };
-            let left = Arc::new(Mutex::new(total));
-            let t = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..k {
-                    let left = Arc::clone(&left);
-                    let run = &run;
-                    s.spawn(move || loop {
-                        {
-                            let mut l = left.lock().unwrap();
-                            if *l == 0 {
-                                return;
-                            }
-                            *l -= 1;
-                        }
-                        let out = run(cmd);
-                        assert!(out.ok());
-                    });
-                }
+            let secs = in_flight(k, total, || {
+                let out = run(cmd);
+                assert!(out.ok());
             });
-            let secs = t.elapsed().as_secs_f64();
             println!(
                 "sample {:.4}",
                 if figure == "parallel" {
@@ -620,6 +588,28 @@ fn smol_rss(cfg: smol_ssh::Config, n: usize) {
     println!("sample {:.1}", (rss_kib() - rss0) / n as f64);
     println!("threads {:.2}", (threads() - threads0) / n as f64);
     drop(warm);
+}
+
+/// Runs `job` `total` times from `k` threads, each taking the next until none is left; returns
+/// the seconds it took.
+fn in_flight(k: usize, total: usize, job: impl Fn() + Sync) -> f64 {
+    let left = Mutex::new(total);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..k {
+            s.spawn(|| loop {
+                {
+                    let mut l = left.lock().unwrap();
+                    if *l == 0 {
+                        return;
+                    }
+                    *l -= 1;
+                }
+                job();
+            });
+        }
+    });
+    t.elapsed().as_secs_f64()
 }
 
 /// The one-command-at-a-time figures, for any client: `run` runs a command and returns how

@@ -147,7 +147,7 @@ impl Client {
         }
         let run = RunJob {
             command: wrapped,
-            stdin: options.stdin.clone().filter(|s| !s.is_empty()),
+            stdin: options.stdin.as_ref().filter(|s| !s.is_empty()).cloned(),
             cancel: options.cancel.clone(),
             streaming: on_output.is_some(),
             max_output_bytes: options

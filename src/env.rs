@@ -2,13 +2,20 @@
 //! (AcceptEnv is empty), so variables are set by the command itself, in front of it, quoted for
 //! the guest's shell kind.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::shell::{push_posix_quoted, ShellKind};
 
 /// `NAME=value` prefixes that set `vars` before `command`, for `kind`.
-pub fn with_env(command: &str, vars: &[(String, String)], kind: ShellKind) -> Result<String> {
+/// Borrows `command` unchanged when there are no variables (the common case: no copy).
+pub fn with_env<'a>(
+    command: &'a str,
+    vars: &[(String, String)],
+    kind: ShellKind,
+) -> Result<Cow<'a, str>> {
     if vars.is_empty() {
-        return Ok(command.to_owned());
+        return Ok(Cow::Borrowed(command));
     }
     let mut out = String::new();
     for (name, value) in vars {
@@ -44,7 +51,7 @@ pub fn with_env(command: &str, vars: &[(String, String)], kind: ShellKind) -> Re
         }
     }
     out.push_str(command);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Names are `[A-Za-z_][A-Za-z0-9_]*`, the portable set every shell kind accepts.

@@ -1,5 +1,6 @@
 //! The driver's only system calls: poll(2) over the SSH socket and a wake-up socket pair.
-//! This is the one place outside `ffi` with `unsafe`.
+//! With `raw_channel.rs` (the raw libssh2 calls), one of the two places outside `ffi` with
+//! `unsafe`.
 
 use std::io::{self, Read, Write};
 use std::os::unix::io::{AsRawFd, RawFd};
