@@ -218,12 +218,23 @@ impl Client {
         let ticket = Arc::clone(&job.ticket);
         let (submitted, deadline) = (job.submitted, job.deadline);
         self.driver.submit(job)?;
+        // Streamed output that arrived but could not be handed to the callback before the
+        // deadline: it comes back in the result instead of being lost.
+        let mut undelivered = Output::default();
         let mut until = deadline + VERDICT_GRACE;
         loop {
             match ticket.wait_event(until) {
-                Some(Event::Done(result)) => return result,
+                Some(Event::Done(result)) => {
+                    return streamed_result(result, undelivered, deadline, submitted)
+                }
                 Some(Event::Chunks(chunks)) => {
                     for (stream, bytes) in chunks {
+                        // A callback slower than the output must not stretch the call: past
+                        // the deadline, chunks are kept for the result instead.
+                        if Instant::now() >= deadline {
+                            undelivered.append(stream, &bytes);
+                            continue;
+                        }
                         let stop = match on_output.as_mut() {
                             Some(f) if !ticket.stop_requested() => f(stream, &bytes).is_break(),
                             _ => false,
@@ -257,13 +268,51 @@ impl Client {
                             budget.as_secs_f64()
                         )
                     };
-                    return Err(
-                        Error::new(ErrorKind::Timeout, message).with_elapsed(submitted.elapsed())
-                    );
+                    // Every byte that reached the client so far comes back all the same.
+                    let mut partial = ticket.take_kept();
+                    partial.append(Stream::Stdout, &undelivered.stdout);
+                    partial.append(Stream::Stderr, &undelivered.stderr);
+                    return Err(Error::new(ErrorKind::Timeout, message)
+                        .with_partial(partial)
+                        .with_elapsed(submitted.elapsed()));
                 }
             }
         }
     }
+}
+
+/// The result of a call whose streamed output the callback may not all have had: output left
+/// undelivered at the deadline is returned in the (partial) output, and a command that
+/// completed while its callback was behind is reported as a timeout of the call.
+fn streamed_result(
+    result: Result<Output>,
+    undelivered: Output,
+    deadline: Instant,
+    submitted: Instant,
+) -> Result<Output> {
+    if undelivered.stdout.is_empty() && undelivered.stderr.is_empty() {
+        return result;
+    }
+    let budget = deadline.saturating_duration_since(submitted).as_secs_f64();
+    let err = match result {
+        Ok(out) => {
+            let exit = match (&out.exit_code, &out.exit_signal) {
+                (Some(code), _) => format!("exited with status {code}"),
+                (None, Some(signal)) => format!("was killed by signal {signal}"),
+                (None, None) => "ended without an exit status".to_owned(),
+            };
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "timed out after {budget:.1} s handing output to the callback (the command \
+                     {exit}); the output not handed over is in the partial output"
+                ),
+            )
+            .with_elapsed(out.elapsed)
+        }
+        Err(err) => err,
+    };
+    Err(err.with_more_output(&undelivered))
 }
 
 impl std::fmt::Debug for Client {

@@ -120,6 +120,14 @@ impl Error {
         self
     }
 
+    /// Appends output to the partial output (creating it if needed).
+    pub(crate) fn with_more_output(mut self, more: &Output) -> Self {
+        let partial = self.partial.get_or_insert_with(Default::default);
+        partial.stdout.extend_from_slice(&more.stdout);
+        partial.stderr.extend_from_slice(&more.stderr);
+        self
+    }
+
     pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {
         self.partial.get_or_insert_with(Default::default).elapsed = elapsed;
         self

@@ -35,6 +35,14 @@ impl Output {
         self.exit_code == Some(0)
     }
 
+    /// Appends bytes to one stream.
+    pub(crate) fn append(&mut self, stream: Stream, bytes: &[u8]) {
+        match stream {
+            Stream::Stdout => self.stdout.extend_from_slice(bytes),
+            Stream::Stderr => self.stderr.extend_from_slice(bytes),
+        }
+    }
+
     /// stdout without leading and trailing ASCII whitespace (the reference's `output`).
     pub fn output(&self) -> &[u8] {
         self.stdout.trim_ascii()

@@ -9,6 +9,7 @@ use ssh2::{BlockDirections, HashType, MethodType, Session};
 
 use super::known_hosts;
 use super::poll::{self, Interest, Waker};
+use super::recv_budget;
 use super::ssh_error::{code, code_of, nb};
 use crate::config::{Config, HostKeyPolicy};
 use crate::error::{Error, ErrorKind, Result};
@@ -64,6 +65,7 @@ pub(crate) fn connect(
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
     session.set_tcp_stream(for_session);
     session.set_blocking(false);
+    recv_budget::install(&session);
     if let Some(ciphers) = &config.ciphers {
         for direction in [MethodType::CryptCs, MethodType::CryptSc] {
             session
@@ -155,6 +157,9 @@ fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
     )
 }
 
+/// What libssh2 may receive during a connect before the deadline and close are looked at.
+const CONNECT_RECV_BUDGET: usize = 64 * 1024;
+
 /// Repeats a non-blocking libssh2 call until it completes, waiting on the socket in between.
 struct Waiter<'a> {
     fd: RawFd,
@@ -171,6 +176,9 @@ impl Waiter<'_> {
         mut op: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<Result<T, ssh2::Error>> {
         loop {
+            // libssh2 comes back at least every this many bytes, so that a server sending
+            // without end (lines before its banner, say) cannot hold off the deadline or close.
+            recv_budget::grant(CONNECT_RECV_BUDGET);
             match nb(op()) {
                 Ok(Some(v)) => return Ok(Ok(v)),
                 Err(e) => return Ok(Err(e)),

@@ -13,6 +13,7 @@ use super::job::{deadline_after, Job, JobKind};
 use super::liveness::Liveness;
 use super::poll::{self, Interest};
 use super::raw_channel::RawChannel;
+use super::recv_budget;
 use super::task::{self, Closing, Phase, Step, Task};
 use super::Shared;
 use crate::config::Config;
@@ -27,6 +28,12 @@ const READ_CHUNK: usize = 64 * 1024;
 const SPARE_RETRY: Duration = Duration::from_secs(1);
 /// How long a timed-out channel may take to close before it is left to the connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// What libssh2 may receive per turn before the loop looks at deadlines, cancels, new runs
+/// and shutdown again (see recv_budget.rs). At 300 MB/s that is a turn a millisecond.
+const TURN_RECV_BUDGET: usize = 256 * 1024;
+/// The longest a turn steps channels before the loop comes back (data already received and
+/// queued in libssh2 is not bounded by the receive budget).
+const TURN_SLICE: Duration = Duration::from_millis(5);
 
 pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
     let mut lp = Loop {
@@ -88,8 +95,10 @@ impl Loop {
             return true;
         }
         self.admit();
-        self.pump();
-        self.sleep();
+        // A turn that stopped with work left (a flood) goes round again at once.
+        if !self.pump() {
+            self.sleep();
+        }
         true
     }
 
@@ -240,35 +249,47 @@ impl Loop {
         }
     }
 
-    /// Steps every channel until none makes progress.
-    fn pump(&mut self) {
+    /// Steps every channel until none makes progress, or the turn's share (bytes received,
+    /// time) is spent. True when it stopped with work left: the loop should not sleep.
+    fn pump(&mut self) -> bool {
         // The connection is taken out while channels are stepped, so that tasks can be ended
         // (which needs `&mut self`) in the middle of a round; it goes back unless it died.
-        let Some(conn) = self.conn.take() else { return };
+        let Some(conn) = self.conn.take() else {
+            return false;
+        };
         // The read buffer exists only while commands run: an idle client keeps less memory.
         if self.active.is_empty() {
             self.scratch = Vec::new();
         } else if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
         }
-        let lost = self.pump_rounds(&conn.session, conn.fd());
+        recv_budget::grant(TURN_RECV_BUDGET);
+        let started = Instant::now();
+        let lost = self.pump_rounds(&conn.session, conn.fd(), started);
         self.conn = Some(conn);
-        if let Some(msg) = lost {
-            self.transport_lost(&msg);
+        match lost {
+            Err(msg) => {
+                self.transport_lost(&msg);
+                false
+            }
+            Ok(sliced) => sliced || recv_budget::exhausted(),
         }
     }
 
-    /// Rounds of stepping until one makes no progress; `Some(why)` if the transport died.
-    fn pump_rounds(&mut self, session: &ssh2::Session, fd: RawFd) -> Option<String> {
+    /// Rounds of stepping until one makes no progress (`Ok(false)`) or the time slice is spent
+    /// (`Ok(true)`); `Err(why)` if the transport died.
+    fn pump_rounds(
+        &mut self,
+        session: &ssh2::Session,
+        fd: RawFd,
+        started: Instant,
+    ) -> Result<bool, String> {
         loop {
             let now = Instant::now();
             if let Some(why) = self.liveness.as_ref().and_then(|l| l.dead(now)) {
-                return Some(why);
+                return Err(why);
             }
-            let mut progress = match self.open_channels(session, fd, now) {
-                Ok(progress) => progress,
-                Err(why) => return Some(why),
-            };
+            let mut progress = self.open_channels(session, fd, now)?;
             let mut i = 0;
             let mut lost: Option<String> = None;
             while i < self.active.len() {
@@ -332,8 +353,14 @@ impl Loop {
                     live.heard(Instant::now());
                 }
             }
-            if lost.is_some() || !progress {
-                return lost;
+            if let Some(why) = lost {
+                return Err(why);
+            }
+            if !progress {
+                return Ok(false);
+            }
+            if started.elapsed() >= TURN_SLICE {
+                return Ok(true);
             }
         }
     }

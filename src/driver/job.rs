@@ -118,10 +118,50 @@ pub(crate) struct Ticket {
 }
 
 #[derive(Default)]
-struct Slot {
+pub(crate) struct Slot {
     result: Option<Result<Output>>,
     chunks: VecDeque<(Stream, Vec<u8>)>,
     queued_bytes: usize,
+    /// What a run that keeps its output has read so far. It lives here, not in the driver, so
+    /// that whoever ends the call (the driver's verdict, or the caller's own fallback when the
+    /// driver is late) hands over every byte that reached the client.
+    kept: Output,
+    /// Chunks were queued since the caller was last woken.
+    unnotified: bool,
+}
+
+/// The ticket's slot, locked by the driver while it reads a run's output into it.
+pub(crate) struct SlotGuard<'a> {
+    slot: std::sync::MutexGuard<'a, Slot>,
+    ready: &'a Condvar,
+}
+
+impl SlotGuard<'_> {
+    /// The output kept so far.
+    pub(crate) fn kept(&mut self) -> &mut Output {
+        &mut self.slot.kept
+    }
+
+    /// Queues a chunk of a streaming run for the caller. False when the backlog is full: the
+    /// driver should stop reading until the caller catches up.
+    pub(crate) fn push_chunk(&mut self, stream: Stream, bytes: &[u8]) -> bool {
+        self.slot.chunks.push_back((stream, bytes.to_vec()));
+        self.slot.queued_bytes += bytes.len();
+        self.slot.unnotified = true;
+        self.slot.queued_bytes < STREAM_BACKLOG
+    }
+
+    pub(crate) fn backlog_full(&self) -> bool {
+        self.slot.queued_bytes >= STREAM_BACKLOG
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if std::mem::take(&mut self.slot.unnotified) {
+            self.ready.notify_all();
+        }
+    }
 }
 
 /// What a waiting caller gets.
@@ -168,16 +208,17 @@ impl Ticket {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The driver hands a chunk of a streaming run to the caller. False when the backlog is
-    /// full: the driver should stop reading until the caller catches up.
-    pub(crate) fn push_chunk(&self, stream: Stream, bytes: &[u8]) -> bool {
-        let mut slot = self.slot();
-        slot.chunks.push_back((stream, bytes.to_vec()));
-        slot.queued_bytes += bytes.len();
-        let room = slot.queued_bytes < STREAM_BACKLOG;
-        drop(slot);
-        self.ready.notify_all();
-        room
+    /// Locks the slot for the driver to read a run's output into it.
+    pub(crate) fn lock(&self) -> SlotGuard<'_> {
+        SlotGuard {
+            slot: self.slot(),
+            ready: &self.ready,
+        }
+    }
+
+    /// Takes the output kept so far (for a result, or a call that ends early).
+    pub(crate) fn take_kept(&self) -> Output {
+        std::mem::take(&mut self.slot().kept)
     }
 
     pub(crate) fn backlog_full(&self) -> bool {

@@ -8,6 +8,7 @@ mod known_hosts;
 mod liveness;
 mod poll;
 mod raw_channel;
+mod recv_budget;
 mod ssh_error;
 mod task;
 

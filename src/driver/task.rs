@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::job::{Job, JobKind};
+use super::job::{Job, JobKind, SlotGuard, Ticket};
 use super::raw_channel::{ChannelError, RawChannel};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
@@ -44,6 +44,9 @@ impl Phase {
 /// on the connection get their turn in between).
 const FEED_PER_STEP: usize = 1024 * 1024;
 
+/// Output bytes read per stream per step (a fairness bound, as for input).
+const READ_PER_STEP: usize = 256 * 1024;
+
 /// How a step ended.
 pub(crate) enum Step {
     /// Something advanced; step again before sleeping.
@@ -73,8 +76,6 @@ pub(crate) struct Task {
     pub channel: Option<RawChannel>,
     /// The channel was the connection's spare.
     from_spare: bool,
-    /// Output so far (exit fields unset until the end).
-    out: Output,
     /// Most bytes kept per stream; 0 = no limit.
     cap: usize,
     /// How many times the connection died while this task was opening its channel (a job
@@ -108,7 +109,6 @@ impl Task {
             phase: Phase::Open,
             channel: None,
             from_spare: false,
-            out: Output::default(),
             attempts: 0,
         }
     }
@@ -131,7 +131,7 @@ impl Task {
 
     /// The output so far, for a result that ends early.
     pub(crate) fn take_output(&mut self) -> Output {
-        std::mem::take(&mut self.out)
+        self.job.ticket.take_kept()
     }
 
     /// Whether this task waits for a channel (the event loop opens channels and hands them
@@ -198,8 +198,11 @@ impl Task {
                             }
                         }
                     }
-                    let mut sink = Sink::new(&mut self.out, self.cap, self.streaming, &self.job);
-                    match read_available(ch, &mut sink, scratch) {
+                    let read = {
+                        let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
+                        read_available(ch, &mut sink, scratch)
+                    };
+                    match read {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
@@ -225,8 +228,11 @@ impl Task {
                     }
                 }
                 (Phase::Read, Some(ch)) => {
-                    let mut sink = Sink::new(&mut self.out, self.cap, self.streaming, &self.job);
-                    match read_available(ch, &mut sink, scratch) {
+                    let read = {
+                        let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
+                        read_available(ch, &mut sink, scratch)
+                    };
+                    match read {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
@@ -291,54 +297,54 @@ fn ignore_channel_error(
     }
 }
 
-/// Where output goes: kept in the run's `Output` (up to the cap), or handed to the caller.
+/// Where output goes: kept in the run's ticket (up to the cap), or handed to the caller.
 struct Sink<'a> {
-    out: &'a mut Output,
+    slot: SlotGuard<'a>,
+    ticket: &'a Ticket,
     cap: usize,
-    stream_to: Option<&'a Job>,
+    streaming: bool,
 }
 
 impl<'a> Sink<'a> {
-    fn new(out: &'a mut Output, cap: usize, streaming: bool, job: &'a Job) -> Self {
+    fn new(ticket: &'a Ticket, cap: usize, streaming: bool) -> Self {
         Sink {
-            out,
+            slot: ticket.lock(),
+            ticket,
             cap,
-            stream_to: streaming.then_some(job),
+            streaming,
         }
     }
 
     /// False when a streaming caller is behind: stop reading until it catches up.
     fn has_room(&self) -> bool {
-        match self.stream_to {
-            Some(job) if job.ticket.backlog_full() => {
-                job.ticket.set_paused();
-                false
-            }
-            _ => true,
+        if self.streaming && self.slot.backlog_full() {
+            self.ticket.set_paused();
+            return false;
         }
+        true
     }
 
     /// Output read through scratch: handed to a streaming caller, or (past the cap) dropped.
     fn take(&mut self, stream: Stream, bytes: &[u8]) {
-        match self.stream_to {
-            Some(job) => {
-                job.ticket.push_chunk(stream, bytes);
-            }
-            None => *self.kept(stream).1 = true,
+        if self.streaming {
+            self.slot.push_chunk(stream, bytes);
+        } else {
+            *self.kept(stream).1 = true;
         }
     }
 
     fn kept(&mut self, stream: Stream) -> (&mut Vec<u8>, &mut bool) {
+        let out = self.slot.kept();
         match stream {
-            Stream::Stdout => (&mut self.out.stdout, &mut self.out.stdout_truncated),
-            Stream::Stderr => (&mut self.out.stderr, &mut self.out.stderr_truncated),
+            Stream::Stdout => (&mut out.stdout, &mut out.stdout_truncated),
+            Stream::Stderr => (&mut out.stderr, &mut out.stderr_truncated),
         }
     }
 
     /// Bytes that may still be kept of `stream`: reads go straight into the output then.
     /// None when output is streamed, or the cap is reached (reads then go through scratch).
     fn room_to_keep(&mut self, stream: Stream) -> Option<usize> {
-        if self.stream_to.is_some() {
+        if self.streaming {
             return None;
         }
         let cap = self.cap;
@@ -377,7 +383,8 @@ fn drain(
         Stream::Stderr => 1,
     };
     let mut got = false;
-    while sink.has_room() {
+    let mut budget = READ_PER_STEP;
+    while budget > 0 && sink.has_room() {
         let n = match sink.room_to_keep(stream) {
             Some(room) => {
                 let (into, _) = sink.kept(stream);
@@ -393,7 +400,10 @@ fn drain(
         };
         match n {
             None | Some(0) => break,
-            Some(_) => got = true,
+            Some(n) => {
+                got = true;
+                budget = budget.saturating_sub(n);
+            }
         }
     }
     Ok(got)

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod c;
+pub mod capi;
 pub mod proxy;
 pub mod sshd;
 
