@@ -13,8 +13,9 @@ pub enum Stream {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
     /// The exit status, or `None` when the command ended without one (killed by a signal, or
-    /// the server sent none).
-    pub exit_code: Option<i32>,
+    /// the server sent none). SSH carries it as an unsigned 32-bit number: POSIX guests send
+    /// 0–255, Windows guests any 32-bit value (0xC0000005 for an access violation).
+    pub exit_code: Option<u32>,
     /// The signal name the server reported (`"KILL"`, `"TERM"`, ...), if the command was killed.
     pub exit_signal: Option<String>,
     /// What the command wrote to stdout, unchanged (the first `max_output_bytes`).

@@ -386,9 +386,22 @@ impl Loop {
                 if poll::hung_up(fd) {
                     return Err("the server closed the connection".into());
                 }
-                let spare = self.spare.take().expect("checked");
-                self.active[i].adopt(spare, true);
-                return Ok(true);
+                let mut spare = self.spare.take().expect("checked");
+                // The server may have closed the spare while it waited (sshd's ChannelTimeout,
+                // say): a command sent on it would never start. It is closed, and the run
+                // gets a fresh channel below.
+                match spare.ended_by_peer() {
+                    Ok(false) => {
+                        self.active[i].adopt(spare, true);
+                        return Ok(true);
+                    }
+                    Err(e) if !e.is_channel_level() => return Err(e.message),
+                    Ok(true) | Err(_) => self.closing.push(Closing {
+                        channel: spare,
+                        kill: false,
+                        since: now,
+                    }),
+                }
             }
         }
         let asking = self.liveness.as_mut().is_some_and(|l| l.should_ask(now));

@@ -12,12 +12,16 @@ use libssh2_sys as sys;
 
 extern "C" {
     // In libssh2 ≥ 1.11 (the bundled one) but not declared by libssh2-sys 0.3.
+    fn libssh2_channel_has_exit_status(channel: *mut sys::LIBSSH2_CHANNEL) -> c_int;
     fn libssh2_channel_signal_ex(
         channel: *mut sys::LIBSSH2_CHANNEL,
         signame: *const c_char,
         signame_len: usize,
     ) -> c_int;
 }
+
+/// libssh2.h: `LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA` (every extended data stream).
+const FLUSH_EXTENDED_DATA: c_int = -1;
 
 /// A failed libssh2 call: its code and libssh2's message.
 #[derive(Clone, Debug)]
@@ -32,6 +36,12 @@ impl ChannelError {
     /// full). Anything else means the transport is broken.
     pub(crate) fn is_channel_level(&self) -> bool {
         (-27..=-20).contains(&self.code) || self.code == -47
+    }
+
+    /// `wait_closed` called while the channel is not at EOF (libssh2's LIBSSH2_ERROR_INVAL):
+    /// data came after the server's EOF.
+    pub(crate) fn is_not_at_eof(&self) -> bool {
+        self.code == sys::LIBSSH2_ERROR_INVAL
     }
 }
 
@@ -181,6 +191,16 @@ impl RawChannel {
         Ok(got)
     }
 
+    /// Whether the server has ended this unused channel (sent EOF or CLOSE, or data no
+    /// command could have written): reads what the socket holds first.
+    pub(crate) fn ended_by_peer(&mut self) -> Result<bool, ChannelError> {
+        let mut byte = [0u8; 1];
+        if matches!(self.read(0, &mut byte)?, Some(n) if n > 0) {
+            return Ok(true);
+        }
+        Ok(self.eof())
+    }
+
     /// True once the remote sent EOF and no data of either stream is left unread.
     pub(crate) fn eof(&self) -> bool {
         let _guard = self.session.raw();
@@ -212,11 +232,24 @@ impl RawChannel {
             .map(|r| r.map(|_| ()))
     }
 
-    /// The exit status the server sent (0 when it sent none: libssh2 cannot tell).
-    pub(crate) fn exit_status(&self) -> i32 {
+    /// The exit status the server sent, if it sent one.
+    pub(crate) fn exit_status(&self) -> Option<u32> {
         let _guard = self.session.raw();
         // SAFETY: the channel is live and its session locked.
-        unsafe { sys::libssh2_channel_get_exit_status(self.ptr.as_ptr()) }
+        unsafe {
+            (libssh2_channel_has_exit_status(self.ptr.as_ptr()) != 0)
+                .then(|| sys::libssh2_channel_get_exit_status(self.ptr.as_ptr()) as u32)
+        }
+    }
+
+    /// Discards queued extended data of every stream (no I/O but the window refund, which may
+    /// have to be sent again: call until it is `Some`). For data of types other than stderr,
+    /// which libssh2 keeps (hiding EOF) until someone reads that very type.
+    pub(crate) fn discard_extended(&mut self) -> Step<usize> {
+        // SAFETY: the channel is live.
+        self.call(|ch| unsafe {
+            sys::libssh2_channel_flush_ex(ch, FLUSH_EXTENDED_DATA) as isize
+        })
     }
 
     /// The name of the signal that killed the command, if the server said so.

@@ -158,6 +158,14 @@ impl Task {
                 (Phase::Exec, Some(ch)) => match ch.exec(&self.command) {
                     Ok(Some(())) if self.stdin.is_empty() => self.advance(Phase::Eof),
                     Ok(Some(())) => self.advance(Phase::Feed),
+                    // No answer, and the server closed the spare meanwhile: the command did
+                    // not start (a server ignores requests on a channel it has closed).
+                    Ok(None) if self.from_spare && ch.eof() => {
+                        self.from_spare = false;
+                        self.phase = Phase::Open;
+                        let stale = self.channel.take().expect("exec had a channel");
+                        return Step::Reopen(stale);
+                    }
                     Ok(None) => Call::WouldBlock,
                     // A spare the server closed while it waited (say, sshd's ChannelTimeout):
                     // the command did not start; give it a fresh channel.
@@ -248,8 +256,37 @@ impl Task {
                     }),
                 (Phase::WaitClose, Some(ch)) => match ch.wait_closed() {
                     Ok(None) => Call::WouldBlock,
+                    // Data after EOF (a protocol violation) undoes libssh2's EOF, and waiting
+                    // for the close then fails: the data is output all the same, so read it;
+                    // the server's CLOSE sets EOF again.
+                    Err(e) if e.is_not_at_eof() => {
+                        let read = {
+                            let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
+                            read_available(ch, &mut sink, scratch)
+                        };
+                        match read {
+                            Err(e) => Call::End(Step::Transport(e.message)),
+                            Ok(true) => Call::Advanced,
+                            Ok(false) => Call::WouldBlock,
+                        }
+                    }
                     Err(e) if !e.is_channel_level() => Call::End(Step::Transport(e.message)),
-                    Ok(Some(())) | Err(_) => Call::End(Step::Done(self.finish())),
+                    Ok(Some(())) | Err(_) => {
+                        // Data sent after EOF may have come with the close: it is output too.
+                        let read = {
+                            let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
+                            read_available(ch, &mut sink, scratch)
+                        };
+                        match read {
+                            Err(e) if !e.is_channel_level() => {
+                                Call::End(Step::Transport(e.message))
+                            }
+                            Ok(true) => Call::Advanced,
+                            // A streaming caller that is behind gets the rest later.
+                            Ok(false) if self.paused() => Call::WouldBlock,
+                            Ok(false) | Err(_) => Call::End(Step::Done(self.finish())),
+                        }
+                    }
                 },
             };
             match call {
@@ -270,10 +307,12 @@ impl Task {
     /// Exit status after the close handshake. A signal means the exit code is unknown.
     fn finish(&mut self) -> Output {
         let ch = self.channel.take().expect("finishing needs a channel");
-        let exit_signal = ch.exit_signal();
+        // An exit-signal without a name says nothing: the status is then unknown, as it is
+        // when the server sent neither (never 0 by default).
+        let exit_signal = ch.exit_signal().filter(|name| !name.is_empty());
         let exit_code = match exit_signal {
             Some(_) => None,
-            None => Some(ch.exit_status()),
+            None => ch.exit_status(),
         };
         Output {
             exit_code,
@@ -362,22 +401,33 @@ fn read_available(
     sink: &mut Sink<'_>,
     scratch: &mut [u8],
 ) -> Result<bool, ChannelError> {
-    let a = drain(ch, Stream::Stdout, sink, scratch)?;
+    let (a, _) = drain(ch, Stream::Stdout, sink, scratch)?;
     // Draining stdout read everything the socket had; whatever is still queued is stderr.
     // (Skipping an empty stderr saves a read that would only end in EAGAIN.)
-    let b = ch.queued() > 0 && drain(ch, Stream::Stderr, sink, scratch)?;
+    if ch.queued() == 0 {
+        return Ok(a);
+    }
+    let (b, drained) = drain(ch, Stream::Stderr, sink, scratch)?;
+    // Extended data of a type other than stderr (RFC 4254 defines no other) stays queued
+    // until someone reads that very type, and hides EOF meanwhile. Once stderr is drained,
+    // whatever extended data is left is of such a type: it is dropped, as OpenSSH's client
+    // drops it. (No stderr can slip in between: discarding does no I/O.)
+    if drained && ch.queued() > 0 {
+        // Would block: the window refund is sent on a later step's call.
+        ch.discard_extended()?;
+    }
     Ok(a || b)
 }
 
-/// Reads one stream until it would block, has nothing more, or the sink is full; true if any
-/// byte came. Kept output is read straight into its buffer; streamed or capped output goes
-/// through `scratch`.
+/// Reads one stream until it would block, has nothing more, the sink is full or the step's
+/// share is read. Returns (any byte came, the stream has nothing more now). Kept output is
+/// read straight into its buffer; streamed or capped output goes through `scratch`.
 fn drain(
     ch: &mut RawChannel,
     stream: Stream,
     sink: &mut Sink<'_>,
     scratch: &mut [u8],
-) -> Result<bool, ChannelError> {
+) -> Result<(bool, bool), ChannelError> {
     let id = match stream {
         Stream::Stdout => 0,
         Stream::Stderr => 1,
@@ -399,14 +449,14 @@ fn drain(
             }
         };
         match n {
-            None | Some(0) => break,
+            None | Some(0) => return Ok((got, true)),
             Some(n) => {
                 got = true;
                 budget = budget.saturating_sub(n);
             }
         }
     }
-    Ok(got)
+    Ok((got, false))
 }
 
 /// A channel-level refusal fails this run; anything else means the transport is gone.

@@ -16,7 +16,9 @@ pub struct smol_ssh_result {
     /// SMOL_SSH_STATUS_OK when the command ran to its end, whatever its exit code.
     pub status: smol_ssh_status,
     /// The command's exit status, or -1 when unknown (killed by a signal, no status sent, or
-    /// the run did not complete).
+    /// the run did not complete). SSH carries the status as an unsigned 32-bit number: a
+    /// status above INT32_MAX (Windows NTSTATUS codes such as 0xC0000005) reads as negative
+    /// here, and 0xFFFFFFFF as -1; `has_exit_status` and `exit_status` tell them apart.
     pub exit_code: i32,
     /// Name of the signal that killed the command ("KILL", "TERM", ...), or NULL.
     pub exit_signal: *const c_char,
@@ -39,6 +41,11 @@ pub struct smol_ssh_result {
     pub stdout_truncated: bool,
     /// As `stdout_truncated`, for stderr.
     pub stderr_truncated: bool,
+    /// True when the server reported an exit status (then in `exit_status`).
+    pub has_exit_status: bool,
+    /// The exit status exactly as the server sent it (unsigned 32-bit); 0 when
+    /// `has_exit_status` is false.
+    pub exit_status: u32,
 }
 
 /// The allocation behind a `smol_ssh_result*`: the public struct first, then what its
@@ -77,7 +84,8 @@ pub(crate) fn into_c(result: Result<Output, Error>) -> *mut smol_ssh_result {
     let mut owned = Box::new(Owned {
         public: smol_ssh_result {
             status,
-            exit_code: out.exit_code.unwrap_or(-1),
+            // The same 32 bits, read as signed.
+            exit_code: out.exit_code.map_or(-1, |code| code as i32),
             exit_signal: std::ptr::null(),
             stdout_data: std::ptr::null(),
             stdout_len: out.stdout.len(),
@@ -88,6 +96,8 @@ pub(crate) fn into_c(result: Result<Output, Error>) -> *mut smol_ssh_result {
             elapsed_us: out.elapsed.as_micros().min(u64::MAX as u128) as u64,
             stdout_truncated: out.stdout_truncated,
             stderr_truncated: out.stderr_truncated,
+            has_exit_status: out.exit_code.is_some(),
+            exit_status: out.exit_code.unwrap_or(0),
         },
         stdout: nul_terminated(out.stdout),
         stderr: nul_terminated(out.stderr),

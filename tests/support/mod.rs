@@ -3,6 +3,7 @@
 
 pub mod c;
 pub mod capi;
+pub mod hostile;
 pub mod proxy;
 pub mod sshd;
 

@@ -1,0 +1,174 @@
+//! The hostile rows a real sshd cannot play, against the scripted misbehaving server: each
+//! ends with the narrowest consequence that is true, within its deadline, without losing
+//! output, and other runs on the connection go on.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use smol_ssh::ErrorKind;
+use support::hostile::Hostile;
+use support::raw;
+
+#[test]
+fn ordinary_commands_work_against_the_scripted_server() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    let out = c.run("echo hello", &raw(10)).unwrap();
+    assert_eq!(out.stdout, b"hello\n");
+    assert_eq!(out.exit_code, Some(0));
+}
+
+/// Row 3: a "server" that sends lines without end and never a version string. The run ends
+/// at its deadline, and free does not wait for the connect to give up.
+#[test]
+fn endless_lines_before_the_banner_neither_stretch_the_run_nor_hold_free() {
+    let h = Hostile::start("junk-banner");
+    let c = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port);
+    let t = Instant::now();
+    let run = c.run("echo hi", Duration::from_secs(1));
+    let took = t.elapsed();
+    assert_eq!(run.status, ErrorKind::Timeout.code(), "{}", run.message);
+    assert!(took < Duration::from_millis(1100), "run took {took:?}");
+    // A second run is in flight (the connect goes on) when free is called.
+    let runner = std::thread::spawn(move || c.run("echo hi", Duration::from_secs(30)));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    c.free();
+    let freed = t.elapsed();
+    let run = runner.join().unwrap();
+    eprintln!(
+        "endless junk lines: run ended after {:.0} ms; free took {:.1} ms",
+        took.as_secs_f64() * 1e3,
+        freed.as_secs_f64() * 1e3
+    );
+    assert_ne!(run.status, 0);
+    assert!(freed < Duration::from_millis(100), "free took {freed:?}");
+}
+
+/// Row 4: stdout, then SSH_MSG_DISCONNECT in the same TCP segment: the run ends DISCONNECTED
+/// with the stdout that had arrived.
+#[test]
+fn output_then_disconnect_keeps_the_output() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    let err = c.run("data-then-disconnect", &raw(5)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    let partial = err.partial_output().expect("partial output");
+    assert_eq!(partial.stdout, b"partial output\n".repeat(100));
+    // The next run reconnects.
+    assert_eq!(c.run("echo again", &raw(5)).unwrap().stdout, b"again\n");
+}
+
+/// Row 5: data after EOF that arrives after the client's CLOSE: this run completes (with that
+/// data too), and the connection and the other runs on it go on.
+#[test]
+fn data_after_eof_after_close_is_this_runs_problem_only() {
+    let h = Hostile::start("normal");
+    let c = std::sync::Arc::new(h.client());
+    c.run("echo warm", &raw(5)).unwrap();
+    let other = {
+        let c = std::sync::Arc::clone(&c);
+        std::thread::spawn(move || c.run("sleep 1", &raw(10)))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    let out = c.run("data-after-eof", &raw(5)).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert_eq!(out.exit_code, Some(0));
+    assert_eq!(out.stdout, b"before eof\nafter eof\n");
+    let other = other.join().unwrap().expect("the other run is not disturbed");
+    assert_eq!(other.exit_code, Some(0));
+    assert!(c.is_connected());
+    assert_eq!(c.run("echo still", &raw(5)).unwrap().stdout, b"still\n");
+}
+
+/// Row 6: extended data of a type other than stderr does not hide EOF: the run ends at once
+/// with its stdout and stderr (the odd stream is dropped, as OpenSSH's client does).
+#[test]
+fn extended_data_of_an_unknown_type_does_not_hang_the_run() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    let t = Instant::now();
+    let out = c.run("ext-data-2", &raw(5)).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.exit_code, Some(0));
+}
+
+/// Row 7: the server closes the idle spare channel: the next runs take fresh channels.
+#[test]
+fn a_spare_channel_closed_by_the_server_is_replaced() {
+    let h = Hostile::start("close-idle-channels");
+    let c = h.client();
+    assert_eq!(c.run("echo one", &raw(5)).unwrap().stdout, b"one\n");
+    for word in ["two", "three"] {
+        // The spare opened after the last run is closed by the server after 200 ms.
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        let out = c.run(&format!("echo {word}"), &raw(5)).unwrap();
+        eprintln!("{out:?}");
+        assert_eq!(out.stdout, format!("{word}\n").as_bytes());
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+}
+
+/// Row 8: no exit-status before CLOSE, or an exit-signal with an empty name: the exit code is
+/// unknown, not 0.
+#[test]
+fn no_exit_status_is_unknown_not_success() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    let out = c.run("no-exit-status", &raw(5)).unwrap();
+    assert_eq!(out.stdout, b"no status\n");
+    assert_eq!(out.exit_code, None);
+    assert!(!out.ok());
+    let out = c.run("empty-signal", &raw(5)).unwrap();
+    assert_eq!(out.stdout, b"empty signal\n");
+    assert_eq!(out.exit_code, None);
+    assert_eq!(out.exit_signal, None);
+    assert!(!out.ok());
+    // A real status of 0 is still 0.
+    assert_eq!(c.run("exit 0", &raw(5)).unwrap().exit_code, Some(0));
+}
+
+/// Row 11: lines before the version string are allowed (RFC 4253 §4.2): wait_for_ssh accepts
+/// them as run does.
+#[test]
+fn wait_for_ssh_accepts_lines_before_the_version_string() {
+    let h = Hostile::start("lines-before-banner");
+    let c = h.client();
+    c.wait_for_ssh(Duration::from_secs(5), Duration::from_millis(100))
+        .expect("wait_for_ssh");
+    assert_eq!(c.run("echo up", &raw(5)).unwrap().stdout, b"up\n");
+}
+
+/// Row 12: a data packet larger than the client offered is a protocol error, not silently
+/// truncated output.
+#[test]
+fn an_oversized_data_packet_is_a_protocol_error() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    let err = c.run("big-packet", &raw(5)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    assert!(err.message().contains("protocol"), "{err}");
+    assert_eq!(c.run("echo next", &raw(5)).unwrap().stdout, b"next\n");
+}
+
+/// Row 7 against the real sshd: OpenSSH's ChannelTimeout closes the idle spare.
+#[test]
+fn a_spare_closed_by_sshd_channel_timeout_is_replaced() {
+    let sshd = support::Sshd::start_with(support::sshd::Options {
+        extra_config: vec!["ChannelTimeout session=1".into()],
+    });
+    let c = support::client(&sshd);
+    assert_eq!(c.run("echo one", &raw(5)).unwrap().stdout, b"one\n");
+    for word in ["two", "three"] {
+        std::thread::sleep(Duration::from_millis(2500));
+        let t = Instant::now();
+        let out = c.run(&format!("echo {word}"), &raw(5)).unwrap();
+        assert_eq!(out.stdout, format!("{word}\n").as_bytes());
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+}
