@@ -231,7 +231,9 @@ typedef struct smol_ssh_result {
   smol_ssh_status status;
   /**
    * The command's exit status, or -1 when unknown (killed by a signal, no status sent, or
-   * the run did not complete).
+   * the run did not complete). SSH carries the status as an unsigned 32-bit number: a
+   * status above INT32_MAX (Windows NTSTATUS codes such as 0xC0000005) reads as negative
+   * here, and 0xFFFFFFFF as -1; `has_exit_status` and `exit_status` tell them apart.
    */
   int32_t exit_code;
   /**
@@ -271,6 +273,15 @@ typedef struct smol_ssh_result {
    * As `stdout_truncated`, for stderr.
    */
   bool stderr_truncated;
+  /**
+   * True when the server reported an exit status (then in `exit_status`).
+   */
+  bool has_exit_status;
+  /**
+   * The exit status exactly as the server sent it (unsigned 32-bit); 0 when
+   * `has_exit_status` is false.
+   */
+  uint32_t exit_status;
 } smol_ssh_result;
 
 /**

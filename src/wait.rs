@@ -68,7 +68,11 @@ pub(crate) fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duratio
     }
 }
 
-/// True when the port accepts a TCP connection and sends bytes beginning with `SSH-`.
+/// Most bytes of lines before the version string a probe reads before it gives up.
+const PROBE_MAX_BYTES: usize = 8 * 1024;
+
+/// True when the port accepts a TCP connection and sends a line beginning with `SSH-`. Lines
+/// before it are skipped (RFC 4253 §4.2 allows a server to send other lines first).
 fn probe(host: &str, port: u16, deadline: Instant) -> bool {
     let left = deadline.saturating_duration_since(Instant::now());
     let limit = PROBE_TIMEOUT.min(left);
@@ -86,19 +90,29 @@ fn probe(host: &str, port: u16, deadline: Instant) -> bool {
     let Ok(mut tcp) = TcpStream::connect_timeout(&addr, limit) else {
         return false;
     };
-    let mut banner = [0u8; 32];
-    let mut got = 0;
-    while got < 4 {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while seen.len() < PROBE_MAX_BYTES {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
             return false;
         }
-        match tcp.read(&mut banner[got..]) {
+        match tcp.read(&mut buf) {
             Ok(0) | Err(_) => return false,
-            Ok(n) => got += n,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+        if has_version_line(&seen) {
+            return true;
         }
     }
-    banner.starts_with(b"SSH-")
+    false
+}
+
+/// Whether `bytes` hold a line that begins with `SSH-` (the last line may be incomplete).
+fn has_version_line(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .any(|line| line.starts_with(b"SSH-"))
 }
 
 /// Sleeps of 20 ms growing ×1.5, capped at the interval, never past the deadline.
@@ -124,5 +138,19 @@ impl Backoff {
         std::thread::sleep(self.next.min(left));
         self.next = self.next.mul_f64(1.5).min(self.cap);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_version_line;
+
+    #[test]
+    fn version_line_after_other_lines() {
+        assert!(has_version_line(b"SSH-2.0-OpenSSH_9.2"));
+        assert!(has_version_line(b"welcome\r\nplease wait\r\nSSH-2.0-x\r\n"));
+        assert!(has_version_line(b"hello\r\nSSH-"));
+        assert!(!has_version_line(b"hello\r\nSSH"));
+        assert!(!has_version_line(b"not SSH-2.0 at the start\r\n"));
     }
 }

@@ -77,7 +77,10 @@ fn data_after_eof_after_close_is_this_runs_problem_only() {
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert_eq!(out.exit_code, Some(0));
     assert_eq!(out.stdout, b"before eof\nafter eof\n");
-    let other = other.join().unwrap().expect("the other run is not disturbed");
+    let other = other
+        .join()
+        .unwrap()
+        .expect("the other run is not disturbed");
     assert_eq!(other.exit_code, Some(0));
     assert!(c.is_connected());
     assert_eq!(c.run("echo still", &raw(5)).unwrap().stdout, b"still\n");

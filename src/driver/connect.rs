@@ -1,6 +1,7 @@
 //! Building a connection: TCP connect, SSH handshake, host-key check and authentication, all
 //! drawing from one deadline, in libssh2's non-blocking mode.
 
+use std::cell::RefCell;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
@@ -47,6 +48,35 @@ pub(crate) struct Attempt<'a> {
     pub waker: &'a Waker,
     /// Polled when the waker fires: true when the client is being closed or freed.
     pub abort: &'a dyn Fn() -> bool,
+    /// Called whenever the connect waits, so that the calls waiting for it still end on time:
+    /// it ends those whose deadline passed or that were cancelled, and returns the earliest
+    /// deadline still waiting (the wait wakes up for it).
+    pub tick: RefCell<&'a mut dyn FnMut(Instant) -> Option<Instant>>,
+}
+
+impl Attempt<'_> {
+    /// Waits until `fd` is ready for `interest`, the deadline passes (a timeout naming
+    /// `stage`), the client is closed (an error), or a waiting call's deadline comes.
+    fn wait(&self, fd: RawFd, interest: Interest, server: &str, stage: &str) -> Result<bool> {
+        let now = Instant::now();
+        let next_call = (self.tick.borrow_mut())(now);
+        if now >= self.deadline {
+            return Err(timeout(server, self.budget, stage));
+        }
+        let until = next_call.map_or(self.deadline, |at| at.min(self.deadline));
+        let ready = poll::wait(self.waker, Some((fd, interest)), Some(until))
+            .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
+        if ready.wake {
+            self.waker.drain();
+            if (self.abort)() {
+                return Err(Error::new(
+                    ErrorKind::Disconnected,
+                    format!("connect to {server} abandoned: the client was closed"),
+                ));
+            }
+        }
+        Ok(ready.socket)
+    }
 }
 
 /// Connects, checks the host key against `policy` and `remembered`, and authenticates.
@@ -119,6 +149,8 @@ impl Conn {
     }
 }
 
+/// Connects to the first address of `config.host` that answers, without blocking: the wait
+/// in between is the attempt's, so close, free and the waiting calls' deadlines are heard.
 fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<TcpStream> {
     let failed = |what: String| Error::new(ErrorKind::ConnectFailed, what);
     let addrs: Vec<_> = (config.host.as_str(), config.port)
@@ -126,23 +158,27 @@ fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<T
         .map_err(|e| failed(format!("cannot resolve {}: {e}", config.host)))?
         .collect();
     let mut last = failed(format!("{} resolved to no address", config.host));
+    let writable = Interest {
+        write: true,
+        ..Interest::default()
+    };
     for addr in addrs {
-        let left = attempt.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match TcpStream::connect_timeout(&addr, left) {
-            Ok(tcp) => {
+        let tcp = match poll::start_connect(&addr) {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                last = failed(format!("TCP connect to {addr} failed: {e}"));
+                continue;
+            }
+        };
+        while !attempt.wait(tcp.as_raw_fd(), writable, server, "TCP connect")? {}
+        match tcp.take_error() {
+            Ok(None) => {
                 tcp.set_nodelay(true)
                     .map_err(|e| failed(format!("TCP_NODELAY on {server}: {e}")))?;
                 return Ok(tcp);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
-            Err(e) => last = failed(format!("TCP connect to {addr} failed: {e}")),
+            Ok(Some(e)) | Err(e) => last = failed(format!("TCP connect to {addr} failed: {e}")),
         }
-    }
-    if Instant::now() >= attempt.deadline {
-        return Err(timeout(server, attempt.budget, "TCP connect"));
     }
     Err(last)
 }
@@ -161,13 +197,13 @@ fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
 const CONNECT_RECV_BUDGET: usize = 64 * 1024;
 
 /// Repeats a non-blocking libssh2 call until it completes, waiting on the socket in between.
-struct Waiter<'a> {
+struct Waiter<'w, 'a> {
     fd: RawFd,
-    attempt: &'a Attempt<'a>,
-    server: &'a str,
+    attempt: &'w Attempt<'a>,
+    server: &'w str,
 }
 
-impl Waiter<'_> {
+impl Waiter<'_, '_> {
     /// The outer error is ours (timeout, abort); the inner one is libssh2's, for the caller.
     fn until_done<T>(
         &self,
@@ -188,10 +224,6 @@ impl Waiter<'_> {
     }
 
     fn wait(&self, dirs: BlockDirections, stage: &str) -> Result<()> {
-        let a = self.attempt;
-        if Instant::now() >= a.deadline {
-            return Err(timeout(self.server, a.budget, stage));
-        }
         let interest = Interest {
             read: matches!(
                 dirs,
@@ -200,25 +232,13 @@ impl Waiter<'_> {
             write: matches!(dirs, BlockDirections::Outbound | BlockDirections::Both),
             hangup: false,
         };
-        let ready = poll::wait(a.waker, Some((self.fd, interest)), Some(a.deadline))
-            .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
-        if ready.wake {
-            a.waker.drain();
-            if (a.abort)() {
-                return Err(Error::new(
-                    ErrorKind::Disconnected,
-                    format!(
-                        "connect to {} abandoned: the client was closed",
-                        self.server
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.attempt
+            .wait(self.fd, interest, self.server, stage)
+            .map(|_| ())
     }
 }
 
-fn authenticate(session: &Session, config: &Config, w: &Waiter<'_>) -> Result<()> {
+fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Result<()> {
     let user = config.user.as_str();
     let stage = "authentication";
     if let Some(key) = &config.key_path {
@@ -276,7 +296,7 @@ fn auth_error(e: &ssh2::Error, what: &str, user: &str) -> Error {
 
 /// ssh-agent authentication runs in libssh2's blocking mode with its timeout set to what is
 /// left of the deadline: the agent's signing callback is not safe to re-enter on EAGAIN.
-fn agent_auth(session: &Session, user: &str, w: &Waiter<'_>) -> Result<()> {
+fn agent_auth(session: &Session, user: &str, w: &Waiter<'_, '_>) -> Result<()> {
     let no_agent = |e: ssh2::Error| {
         Error::new(
             ErrorKind::AuthFailed,

@@ -53,6 +53,8 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
     };
     while lp.turn() {}
     lp.drop_conn(true);
+    let jobs = std::mem::take(&mut lp.shared.inbox().jobs);
+    lp.queue.extend(jobs);
     lp.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
 }
 
@@ -133,28 +135,7 @@ impl Loop {
 
     /// Ends jobs whose caller gave up, that were cancelled, or whose deadline passed.
     fn expire(&mut self, now: Instant) {
-        self.queue.retain(|job| {
-            if job.ticket.is_abandoned() {
-                return false;
-            }
-            if let Some(why) = job.stop_reason() {
-                job.finish(Err(Error::new(
-                    ErrorKind::Cancelled,
-                    format!("{why} before it started; the command was not sent"),
-                )));
-                return false;
-            }
-            if now < job.deadline {
-                return true;
-            }
-            let waiting = if matches!(job.kind, JobKind::Connect) {
-                "connecting"
-            } else {
-                "waiting for the connection"
-            };
-            job.finish(Err(timed_out(job, waiting)));
-            false
-        });
+        expire_queued(&mut self.queue, now);
         let mut i = 0;
         while i < self.active.len() {
             let task = &self.active[i];
@@ -198,13 +179,34 @@ impl Loop {
             let inbox = shared.inbox();
             inbox.shutdown || inbox.jobs.iter().any(|j| matches!(j.kind, JobKind::Close))
         };
+        // While connecting, the calls waiting for the connection still end on time, new ones
+        // included (a close stays in the inbox: `abort` sees it).
+        let (queue, active, inbox) = (&mut self.queue, &mut self.active, &self.shared);
+        let mut tick = |now: Instant| {
+            {
+                let mut inbox = inbox.inbox();
+                let until_close = inbox
+                    .jobs
+                    .iter()
+                    .position(|j| matches!(j.kind, JobKind::Close))
+                    .unwrap_or(inbox.jobs.len());
+                queue.extend(inbox.jobs.drain(..until_close));
+            }
+            expire_queued(queue, now);
+            expire_unsent(active, now);
+            let queued = queue.iter().map(|j| j.deadline);
+            queued.chain(active.iter().map(|t| t.job.deadline)).min()
+        };
         let attempt = Attempt {
             deadline,
             budget: budget.min(deadline.saturating_duration_since(Instant::now())),
             waker: &self.shared.waker,
             abort: &abort,
+            tick: std::cell::RefCell::new(&mut tick),
         };
-        match connect::connect(&self.config, &mut self.remembered_key, &attempt) {
+        let result = connect::connect(&self.config, &mut self.remembered_key, &attempt);
+        drop(attempt);
+        match result {
             Ok(conn) => {
                 self.shared.set_cipher(conn.cipher());
                 self.conn = Some(conn);
@@ -216,15 +218,7 @@ impl Loop {
                     Instant::now(),
                 ));
             }
-            Err(err) => {
-                for job in self.queue.drain(..) {
-                    job.finish(Err(err.clone()));
-                }
-                for mut task in self.active.drain(..) {
-                    let partial = task.take_output();
-                    task.job.finish(Err(err.clone().with_partial(partial)));
-                }
-            }
+            Err(err) => self.fail_all(&err),
         }
     }
 
@@ -582,6 +576,55 @@ impl Loop {
             }
         }
     }
+}
+
+/// Ends queued jobs whose caller gave up, that were cancelled, or whose deadline passed.
+fn expire_queued(queue: &mut VecDeque<Job>, now: Instant) {
+    queue.retain(|job| {
+        if job.ticket.is_abandoned() {
+            return false;
+        }
+        if let Some(why) = job.stop_reason() {
+            job.finish(Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("{why} before it started; the command was not sent"),
+            )));
+            return false;
+        }
+        if now < job.deadline {
+            return true;
+        }
+        let waiting = if matches!(job.kind, JobKind::Connect) {
+            "connecting"
+        } else {
+            "waiting for the connection"
+        };
+        job.finish(Err(timed_out(job, waiting)));
+        false
+    });
+}
+
+/// Ends runs waiting for a channel (kept for their one retry after a lost connection) that
+/// were cancelled or whose deadline passed: nothing of them was sent.
+fn expire_unsent(active: &mut Vec<Task>, now: Instant) {
+    active.retain_mut(|task| {
+        if task.channel.is_some() {
+            return true;
+        }
+        let err = if let Some(why) = task.stop_reason() {
+            Error::new(
+                ErrorKind::Cancelled,
+                format!("{why} while waiting for the connection; the command was not sent"),
+            )
+        } else if now >= task.job.deadline {
+            timed_out(&task.job, "waiting for the connection")
+        } else {
+            return true;
+        };
+        let partial = task.take_output();
+        task.job.finish(Err(err.with_partial(partial)));
+        false
+    });
 }
 
 fn timed_out(job: &Job, while_doing: &str) -> Error {

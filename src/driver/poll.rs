@@ -3,7 +3,8 @@
 //! `unsafe`.
 
 use std::io::{self, Read, Write};
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
@@ -22,6 +23,8 @@ pub(crate) struct Interest {
 pub(crate) struct Ready {
     pub wake: bool,
     pub hangup: bool,
+    /// The socket is ready for what was asked (or has an error or hang-up to report).
+    pub socket: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -83,6 +86,7 @@ pub(crate) fn wait(
     Ok(Ready {
         wake: fds[0].revents != 0,
         hangup: sock & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0,
+        socket: sock != 0,
     })
 }
 
@@ -96,6 +100,78 @@ pub(crate) fn hung_up(fd: RawFd) -> bool {
     // SAFETY: one valid pollfd for the duration of the call; timeout 0 does not block.
     let n = unsafe { libc::poll(&mut pfd, 1, 0) };
     n > 0 && pfd.revents & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Starts a TCP connect to `addr` without waiting: the socket is non-blocking and its connect
+/// in progress. Wait for it to be writable, then read `take_error()`: `None` means connected.
+/// (std's `connect_timeout` blocks, and a blocked driver could not be woken by `close`/free.)
+pub(crate) fn start_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
+    let (family, storage, len) = sockaddr(addr);
+    // SAFETY: plain socket(2); the descriptor is owned by the TcpStream made right after.
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh socket nobody else owns.
+    let tcp = unsafe { TcpStream::from_raw_fd(fd) };
+    // SAFETY: `storage` holds a sockaddr of `len` bytes for `family`.
+    let rc = unsafe { libc::connect(fd, (&storage as *const libc::sockaddr_storage).cast(), len) };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(err);
+        }
+    }
+    Ok(tcp)
+}
+
+/// `addr` as a C sockaddr: (family, storage, length).
+fn sockaddr(addr: &SocketAddr) -> (libc::c_int, libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    match addr {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than sockaddr_in and suitably aligned.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            (
+                libc::AF_INET,
+                storage,
+                std::mem::size_of::<libc::sockaddr_in>() as _,
+            )
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than sockaddr_in6 and suitably aligned.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            (
+                libc::AF_INET6,
+                storage,
+                std::mem::size_of::<libc::sockaddr_in6>() as _,
+            )
+        }
+    }
 }
 
 /// A self-pipe: callers write a byte to wake the driver out of poll.

@@ -247,9 +247,7 @@ impl RawChannel {
     /// which libssh2 keeps (hiding EOF) until someone reads that very type.
     pub(crate) fn discard_extended(&mut self) -> Step<usize> {
         // SAFETY: the channel is live.
-        self.call(|ch| unsafe {
-            sys::libssh2_channel_flush_ex(ch, FLUSH_EXTENDED_DATA) as isize
-        })
+        self.call(|ch| unsafe { sys::libssh2_channel_flush_ex(ch, FLUSH_EXTENDED_DATA) as isize })
     }
 
     /// The name of the signal that killed the command, if the server said so.

@@ -24,14 +24,17 @@ pub struct Hostile {
 
 impl Hostile {
     pub fn start(mode: &str) -> Hostile {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/hostile_sshd.py");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/hostile_sshd.py");
         let mut child = Command::new(PYTHON)
             .arg(&script)
             .arg(mode)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {PYTHON}: {e} (apt-get install python3-paramiko)"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {PYTHON}: {e} (apt-get install python3-paramiko)")
+            });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
