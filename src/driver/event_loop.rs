@@ -205,7 +205,6 @@ impl Loop {
             tick: std::cell::RefCell::new(&mut tick),
         };
         let result = connect::connect(&self.config, &mut self.remembered_key, &attempt);
-        drop(attempt);
         match result {
             Ok(conn) => {
                 self.shared.set_cipher(conn.cipher());
