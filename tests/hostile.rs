@@ -153,10 +153,14 @@ fn wait_for_ssh_accepts_lines_before_the_version_string() {
 fn an_oversized_data_packet_is_a_protocol_error() {
     let h = Hostile::start("normal");
     let c = h.client();
-    let err = c.run("big-packet", &raw(5)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
-    assert!(err.message().contains("protocol"), "{err}");
-    assert_eq!(c.run("echo next", &raw(5)).unwrap().stdout, b"next\n");
+    // Larger than offered (libssh2 would truncate it), and larger than SSH allows at all.
+    for script in ["big-packet", "huge-packet"] {
+        let err = c.run(script, &raw(5)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+        eprintln!("{script}: {err}");
+        assert!(err.message().contains("protocol error"), "{err}");
+        assert_eq!(c.run("echo next", &raw(5)).unwrap().stdout, b"next\n");
+    }
 }
 
 /// Row 7 against the real sshd: OpenSSH's ChannelTimeout closes the idle spare.

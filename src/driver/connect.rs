@@ -214,7 +214,7 @@ impl Waiter<'_, '_> {
         loop {
             // libssh2 comes back at least every this many bytes, so that a server sending
             // without end (lines before its banner, say) cannot hold off the deadline or close.
-            recv_budget::grant(CONNECT_RECV_BUDGET);
+            recv_budget::grant(session, CONNECT_RECV_BUDGET, false);
             match nb(op()) {
                 Ok(Some(v)) => return Ok(Ok(v)),
                 Err(e) => return Ok(Err(e)),

@@ -256,9 +256,15 @@ impl Loop {
         } else if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
         }
-        recv_budget::grant(TURN_RECV_BUDGET);
+        recv_budget::grant(&conn.session, TURN_RECV_BUDGET, true);
         let started = Instant::now();
-        let lost = self.pump_rounds(&conn.session, conn.fd(), started);
+        let mut lost = self.pump_rounds(&conn.session, conn.fd(), started);
+        recv_budget::check_now();
+        // A violation libssh2 only noted (it truncated or dropped output): we cannot tell
+        // whose output it damaged, so the connection's runs end with what they had.
+        if let Some(why) = recv_budget::take_violation() {
+            lost = Err(why);
+        }
         self.conn = Some(conn);
         match lost {
             Err(msg) => {

@@ -72,14 +72,35 @@ fn last_error(session: *mut sys::LIBSSH2_SESSION, code: i32) -> ChannelError {
     // SAFETY: `session` is live (the caller holds its lock); with want_buf = 0 libssh2 lends
     // a pointer to its own buffer, valid until the next call on the session.
     unsafe { sys::libssh2_session_last_error(session, &mut msg, &mut len, 0) };
-    let message = if msg.is_null() || len <= 0 {
+    let said = if msg.is_null() || len <= 0 {
         format!("libssh2 error {code}")
     } else {
         // SAFETY: libssh2 gives `len` readable bytes at `msg`.
         let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len as usize) };
         String::from_utf8_lossy(bytes).into_owned()
     };
+    let message = match meaning(code) {
+        Some(meaning) => format!("{meaning} ({said})"),
+        None => said,
+    };
     ChannelError { code, message }
+}
+
+/// What a transport-level libssh2 error means, where its own message ("transport read") does
+/// not say.
+fn meaning(code: i32) -> Option<&'static str> {
+    Some(match code {
+        sys::LIBSSH2_ERROR_SOCKET_DISCONNECT => "the server ended the connection",
+        sys::LIBSSH2_ERROR_SOCKET_RECV => "the connection was closed or reset",
+        sys::LIBSSH2_ERROR_SOCKET_SEND => "sending to the server failed",
+        sys::LIBSSH2_ERROR_OUT_OF_BOUNDARY => {
+            "protocol error: the server sent a packet larger than SSH allows"
+        }
+        sys::LIBSSH2_ERROR_DECRYPT => "protocol error: a packet from the server did not decrypt",
+        sys::LIBSSH2_ERROR_INVALID_MAC => "protocol error: a packet from the server failed its MAC",
+        sys::LIBSSH2_ERROR_PROTO => "protocol error",
+        _ => return None,
+    })
 }
 
 impl RawChannel {

@@ -20,7 +20,8 @@ Exec commands (the exact command string the client sends):
   ext-data-2             stdout, extended data of type 2, stderr, exit status 0
   no-exit-status         output, EOF and CLOSE without any exit status
   empty-signal           an exit-signal whose signal name is empty
-  big-packet             one data packet of 64 KiB (more than the 32 KiB the client offered)
+  big-packet             one data packet of 36000 bytes (more than the 32 KiB the client offered)
+  huge-packet            one data packet of 64 KiB (more than SSH packets may hold)
   never-close            a line of output, then nothing: the client's CLOSE is never answered
   success-storm N        N unsolicited CHANNEL_SUCCESS messages, then "done", exit 0
 """
@@ -169,6 +170,9 @@ def script(chan, command):
         eof(chan)
         close(chan)
     elif verb == "big-packet":
+        data(chan, b"B" * 36000)
+        finish(chan)
+    elif verb == "huge-packet":
         data(chan, b"B" * 65536)
         finish(chan)
     elif verb == "never-close":
