@@ -3,7 +3,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::driver::Shared;
+/// Something a cancel wakes up (a client's driver), so that it looks at its runs' tokens.
+pub(crate) trait Wake: Send + Sync {
+    fn wake(&self);
+}
 
 /// Cancels every run it is given to (through `RunOptions::cancel`), from any thread. A run
 /// whose token is cancelled ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and
@@ -16,7 +19,7 @@ pub struct CancelToken(Arc<Inner>);
 struct Inner {
     cancelled: AtomicBool,
     /// The drivers running work with this token, to wake when it is cancelled.
-    drivers: Mutex<Vec<Weak<Shared>>>,
+    drivers: Mutex<Vec<Weak<dyn Wake>>>,
 }
 
 impl CancelToken {
@@ -39,14 +42,11 @@ impl CancelToken {
     }
 
     /// Asks to wake `driver` on cancellation (dead drivers are pruned as we go).
-    pub(crate) fn register(&self, driver: &Arc<Shared>) {
+    pub(crate) fn register(&self, driver: Weak<dyn Wake>) {
         let mut drivers = self.0.drivers.lock().unwrap_or_else(|e| e.into_inner());
         drivers.retain(|d| d.strong_count() > 0);
-        if !drivers
-            .iter()
-            .any(|d| std::ptr::eq(d.as_ptr(), Arc::as_ptr(driver)))
-        {
-            drivers.push(Arc::downgrade(driver));
+        if !drivers.iter().any(|d| Weak::ptr_eq(d, &driver)) {
+            drivers.push(driver);
         }
     }
 }

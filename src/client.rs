@@ -7,8 +7,9 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::cancel::CancelToken;
+use crate::cancel::Wake;
 use crate::config::Config;
-use crate::driver::{deadline_after, Driver, Event, Job, JobKind, RunJob};
+use crate::driver::{deadline_after, Driver, Event, Job, Request, RunJob};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Output, Stream};
 use crate::shell::{self, ShellMode};
@@ -89,7 +90,7 @@ impl Client {
     /// Runs `command` and returns its exit status and every byte of its output. Connects
     /// first if there is no live connection. A command is never sent twice.
     pub fn run(&self, command: &str, options: &RunOptions) -> Result<Output> {
-        self.run_job(command, options, None)
+        self.run_job(command, options, None, None)
     }
 
     /// Like [`Client::run`], but hands each chunk of output to `on_output` as it arrives, on
@@ -103,13 +104,16 @@ impl Client {
         options: &RunOptions,
         on_output: impl FnMut(Stream, &[u8]) -> ControlFlow<()>,
     ) -> Result<Output> {
-        self.run_job(command, options, Some(&mut { on_output }))
+        self.run_job(command, options, None, Some(&mut { on_output }))
     }
 
-    fn run_job(
+    /// `run` or `run_streaming`; `stderr_cap` overrides the stderr cap (transfers keep little
+    /// of it).
+    pub(crate) fn run_job(
         &self,
         command: &str,
         options: &RunOptions,
+        stderr_cap: Option<usize>,
         on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
         if command.trim().is_empty() {
@@ -143,39 +147,33 @@ impl Client {
                     "cancelled before it started; the command was not sent",
                 ));
             }
-            token.register(self.driver.shared());
+            let driver: Arc<dyn Wake> = self.driver.shared().clone();
+            token.register(Arc::downgrade(&driver));
         }
+        let cap = options
+            .max_output_bytes
+            .unwrap_or(self.config().max_output_bytes);
         let run = RunJob {
             command: wrapped,
             stdin: options.stdin.as_ref().filter(|s| !s.is_empty()).cloned(),
             cancel: options.cancel.clone(),
             streaming: on_output.is_some(),
-            max_output_bytes: options
-                .max_output_bytes
-                .unwrap_or(self.config().max_output_bytes),
+            max_output_bytes: cap,
+            max_stderr_bytes: stderr_cap.unwrap_or(cap),
+            internal: false,
         };
         let start = Instant::now();
-        let job = Job::new(
-            JobKind::Run(run),
-            start,
-            deadline_after(start, options.timeout),
-        );
-        self.submit_and_wait(job, on_output)
-    }
-
-    /// The reference `wait_for_ssh`: probes the port until it answers with an SSH banner, then
-    /// retries a full connect (handshake and auth) until one succeeds, with backoff from
-    /// 20 ms growing ×1.5 up to `interval`, all within `timeout`. The connection stays open.
-    ///
-    /// Failures that waiting cannot cure (a rejected host key, invalid options) return at once.
-    pub fn wait_for_ssh(&self, timeout: Duration, interval: Duration) -> Result<()> {
-        crate::wait::wait_for_ssh(self, timeout, interval)
+        let job = Job::new(start, deadline_after(start, options.timeout));
+        let ticket = Arc::clone(&job.ticket);
+        self.submit_and_wait(Request::Run(job, run), ticket, on_output)
     }
 
     /// One connect attempt bounded by `deadline` (and the connect timeout).
     pub(crate) fn connect_once(&self, deadline: Instant) -> Result<()> {
-        let job = Job::new(JobKind::Connect, Instant::now(), deadline);
-        self.submit_and_wait(job, None).map(|_| ())
+        let job = Job::new(Instant::now(), deadline);
+        let ticket = Arc::clone(&job.ticket);
+        self.submit_and_wait(Request::Connect(job), ticket, None)
+            .map(|_| ())
     }
 
     /// The cipher negotiated by the current (or last) connection, e.g. "aes128-ctr".
@@ -195,9 +193,9 @@ impl Client {
             return;
         }
         let now = Instant::now();
-        let job = Job::new(JobKind::Close, now, now + CLOSE_WAIT);
+        let job = Job::new(now, now + CLOSE_WAIT);
         let ticket = Arc::clone(&job.ticket);
-        if self.driver.submit(job).is_ok() {
+        if self.driver.submit(Request::Close(job)).is_ok() {
             let _ = ticket.wait_until(now + CLOSE_WAIT);
         }
     }
@@ -212,12 +210,12 @@ impl Client {
 
     fn submit_and_wait(
         &self,
-        job: Job,
+        request: Request,
+        ticket: Arc<crate::driver::Ticket>,
         mut on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
-        let ticket = Arc::clone(&job.ticket);
-        let (submitted, deadline) = (job.submitted, job.deadline);
-        self.driver.submit(job)?;
+        let (submitted, deadline) = (request.job().submitted, request.job().deadline);
+        self.driver.submit(request)?;
         // Streamed output that arrived but could not be handed to the callback before the
         // deadline: it comes back in the result instead of being lost.
         let mut undelivered = Output::default();

@@ -48,6 +48,14 @@ pub fn wrap(command: &str, kind: ShellKind, mode: ShellMode) -> String {
     }
 }
 
+/// `sh -c <script>`, so that a script of ours runs in a POSIX shell whatever the user's login
+/// shell is.
+pub(crate) fn sh_c(script: &str) -> String {
+    let mut command = String::from("sh -c ");
+    push_posix_quoted(&mut command, script);
+    command
+}
+
 /// Appends `word` quoted for a POSIX shell exactly as Python's `shlex.quote` does.
 pub fn push_posix_quoted(out: &mut String, word: &str) {
     let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);

@@ -16,14 +16,12 @@ use std::path::Path;
 use crate::client::{Client, RunOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::Output;
-use crate::shell::{push_posix_quoted, ShellKind, ShellMode};
+use crate::shell::{push_posix_quoted, sh_c, ShellKind, ShellMode};
 
-/// `sh -c <script>`, so that the script runs in a POSIX shell whatever the user's shell is.
-fn posix(script: &str) -> String {
-    let mut command = String::from("sh -c ");
-    push_posix_quoted(&mut command, script);
-    command
-}
+/// Most bytes of the guest's stderr a transfer keeps (its complaint, for the error message).
+const STDERR_CAP: usize = 64 * 1024;
+/// Most bytes of that complaint quoted in an error message.
+const SAID_MAX: usize = 1024;
 
 fn quoted(word: &str) -> String {
     let mut out = String::new();
@@ -34,7 +32,11 @@ fn quoted(word: &str) -> String {
 /// The guest's complaint as an error (its stderr, trimmed), or the exit status if it said
 /// nothing.
 fn remote_failure(what: &str, out: &Output) -> Error {
-    let said = String::from_utf8_lossy(out.stderr.trim_ascii()).into_owned();
+    let stderr = out.stderr.trim_ascii();
+    let mut said = String::from_utf8_lossy(&stderr[..stderr.len().min(SAID_MAX)]).into_owned();
+    if stderr.len() > SAID_MAX {
+        said.push_str(" [...]");
+    }
     let why = if said.is_empty() {
         format!("exit status {:?}", out.exit_code)
     } else {
@@ -73,7 +75,7 @@ impl Client {
             max_output_bytes: Some(cap),
             ..options.clone()
         };
-        self.run(&posix(script), &run)
+        self.run_job(&sh_c(script), &run, Some(STDERR_CAP), None)
     }
 
     /// Writes `data` to the file `remote` on the guest with permissions `mode` (e.g. 0o644),

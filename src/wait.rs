@@ -17,7 +17,18 @@ pub const DEFAULT_WAIT_INTERVAL: Duration = Duration::from_millis(100);
 /// The reference's default timeout.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub(crate) fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Result<()> {
+impl Client {
+    /// The reference `wait_for_ssh`: probes the port until it answers with an SSH banner, then
+    /// retries a full connect (handshake and auth) until one succeeds, with backoff from
+    /// 20 ms growing ×1.5 up to `interval`, all within `timeout`. The connection stays open.
+    ///
+    /// Failures that waiting cannot cure (a rejected host key, invalid options) return at once.
+    pub fn wait_for_ssh(&self, timeout: Duration, interval: Duration) -> Result<()> {
+        wait_for_ssh(self, timeout, interval)
+    }
+}
+
+fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Result<()> {
     if timeout.is_zero() {
         return Err(Error::invalid("wait timeout must be greater than 0"));
     }

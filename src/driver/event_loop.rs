@@ -1,5 +1,7 @@
-//! The driver thread's loop: take jobs, connect when needed, step every channel, sleep in poll
-//! until the socket, a caller or the nearest deadline needs attention.
+//! The driver thread's loop. Every turn, whatever any channel is doing: take new requests,
+//! end the calls whose deadline passed or that were cancelled, connect if work waits, put
+//! queued runs on channels, step the channels for a bounded share (bytes received, time),
+//! then sleep in poll until the socket, a caller or the nearest deadline needs attention.
 
 use std::collections::VecDeque;
 use std::os::unix::io::RawFd;
@@ -9,31 +11,36 @@ use std::time::{Duration, Instant};
 use ssh2::BlockDirections;
 
 use super::connect::{self, Attempt, Conn};
-use super::job::{deadline_after, Job, JobKind};
+use super::expiry::{self, expire_queued, expire_unsent};
+use super::job::{deadline_after, Job, Request};
 use super::liveness::Liveness;
 use super::poll::{self, Interest};
-use super::raw_channel::RawChannel;
+use super::pool::{Opened, Pool, MAX_UNCLOSED};
+use super::reaper;
 use super::recv_budget;
-use super::task::{self, Closing, Phase, Step, Task};
-use super::Shared;
+use super::shared::Shared;
+use super::task::{self, Phase, Step, Task};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::output::Output;
+use crate::shell::ShellKind;
 
-/// Commands in flight at once on one connection; OpenSSH allows 10 sessions by default.
+/// Commands in flight at once on one connection; OpenSSH allows 10 sessions by default (the
+/// spare and a keepalive question fit beside them).
 const MAX_CHANNELS: usize = 8;
 /// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
 const READ_CHUNK: usize = 64 * 1024;
-/// How long before a spare channel is tried again after the server refused one.
-const SPARE_RETRY: Duration = Duration::from_secs(1);
-/// How long a timed-out channel may take to close before it is left to the connection.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// What libssh2 may receive per turn before the loop looks at deadlines, cancels, new runs
 /// and shutdown again (see recv_budget.rs). At 300 MB/s that is a turn a millisecond.
 const TURN_RECV_BUDGET: usize = 256 * 1024;
 /// The longest a turn steps channels before the loop comes back (data already received and
 /// queued in libssh2 is not bounded by the receive budget).
 const TURN_SLICE: Duration = Duration::from_millis(5);
+/// How long `close` and free wait for the commands they stop to be killed on the guest
+/// before the connection goes (the callers have their answer at once).
+const FAREWELL: Duration = Duration::from_millis(80);
+/// How long the kill script may take.
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
     let mut lp = Loop {
@@ -43,18 +50,17 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         conn: None,
         queue: VecDeque::new(),
         active: Vec::new(),
-        closing: Vec::new(),
-        stuck: Vec::new(),
+        pool: Pool::default(),
         scratch: Vec::new(),
         liveness: None,
-        spare: None,
-        open_pending: false,
-        spare_refused_until: None,
+        reap_wanted: false,
+        farewell: None,
+        retiring: false,
     };
     while lp.turn() {}
     lp.drop_conn(true);
-    let jobs = std::mem::take(&mut lp.shared.inbox().jobs);
-    lp.queue.extend(jobs);
+    let requests = std::mem::take(&mut lp.shared.inbox().requests);
+    lp.queue.extend(requests);
     lp.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
 }
 
@@ -64,34 +70,51 @@ struct Loop {
     /// Host key accepted on the first connect (accept-first policy), kept across reconnects.
     remembered_key: Option<[u8; 32]>,
     conn: Option<Conn>,
-    /// Jobs waiting for a connection or a free channel, in submission order.
-    queue: VecDeque<Job>,
+    /// Requests waiting for a connection or a free channel, in submission order.
+    queue: VecDeque<Request>,
     /// Commands holding a channel (or, after a lost connection, waiting to open one again).
     active: Vec<Task>,
-    /// Channels of timed-out or failed commands, being closed.
-    closing: Vec<Closing>,
-    /// Channels whose close the server never answered; freed with the connection.
-    stuck: Vec<RawChannel>,
+    /// The channels that belong to no run: the spare, the open in progress, those closing.
+    pool: Pool,
     /// Where channel reads land before they are appended to a run's output (allocated only
     /// while runs are active).
     scratch: Vec<u8>,
     /// The keepalive check of the current connection.
     liveness: Option<Liveness>,
-    /// A session channel opened ahead of time for the next run.
-    spare: Option<RawChannel>,
-    /// A channel open is pending in libssh2 (the next open call continues it).
-    open_pending: bool,
-    /// The server refused the last spare; not retried before this.
-    spare_refused_until: Option<Instant>,
+    /// Commands were stopped on this connection: run the kill script (see reaper.rs).
+    reap_wanted: bool,
+    /// Stopping the connection's commands before it goes (close() or free).
+    farewell: Option<Farewell>,
+    /// The connection holds channels the server will not close: no new runs start on it, and
+    /// it is replaced once its runs end (see `pool::MAX_UNCLOSED`).
+    retiring: bool,
+}
+
+/// A connection being ended after its commands were stopped.
+struct Farewell {
+    /// The connection goes at this instant at the latest.
+    until: Instant,
+    /// The close() request to answer when it is gone (none for free).
+    close: Option<Job>,
 }
 
 impl Loop {
-    /// One turn; false when the client is being freed.
+    /// One turn; false when the client is being freed and the connection may go.
     fn turn(&mut self) -> bool {
-        if !self.intake() {
+        let shutdown = self.intake();
+        if shutdown && self.farewell.is_none() && !self.begin_farewell(None) {
             return false;
         }
+        if self.farewell_done(Instant::now()) {
+            self.end_farewell();
+            if shutdown {
+                return false;
+            }
+        }
         self.expire(Instant::now());
+        if self.retiring && self.active.iter().all(Task::is_internal) {
+            self.drop_conn(true);
+        }
         if self.conn.is_none() && self.needs_connection() {
             self.connect();
             return true;
@@ -104,59 +127,45 @@ impl Loop {
         true
     }
 
-    /// Moves submitted jobs into the queue; handles close requests in order. False on shutdown.
+    /// Moves submitted requests into the queue; a close ends the connection (after stopping
+    /// its commands). True when the client is being freed.
     fn intake(&mut self) -> bool {
         self.shared.waker.drain();
-        let jobs = {
+        let (requests, shutdown) = {
             let mut inbox = self.shared.inbox();
-            if inbox.shutdown {
-                return false;
-            }
-            std::mem::take(&mut inbox.jobs)
+            (std::mem::take(&mut inbox.requests), inbox.shutdown)
         };
-        for job in jobs {
-            if let JobKind::Close = job.kind {
-                self.drop_conn(true);
-                self.fail_all(&Error::new(
-                    ErrorKind::Disconnected,
-                    "the connection was closed by close()",
-                ));
-                job.finish(Ok(Output::default()));
-            } else {
-                self.queue.push_back(job);
+        for request in requests {
+            match request {
+                Request::Close(job) => {
+                    if self.farewell.is_none() && !self.begin_farewell(Some(job)) {
+                        // Nothing to stop: at once.
+                        self.drop_conn(true);
+                        self.fail_all(&closed_by_close());
+                    }
+                }
+                other => self.queue.push_back(other),
             }
         }
-        true
+        shutdown
     }
 
     fn needs_connection(&self) -> bool {
-        !self.queue.is_empty() || !self.active.is_empty()
+        self.farewell.is_none() && (!self.queue.is_empty() || !self.active.is_empty())
     }
 
-    /// Ends jobs whose caller gave up, that were cancelled, or whose deadline passed.
+    /// Ends the calls whose caller gave up, that were cancelled, or whose deadline passed.
     fn expire(&mut self, now: Instant) {
         expire_queued(&mut self.queue, now);
         let mut i = 0;
         while i < self.active.len() {
-            let task = &self.active[i];
-            let err = if let Some(why) = task.stop_reason() {
-                let stopped = if task.phase.command_sent() {
-                    "; the command was stopped"
-                } else {
-                    "; the command was not sent"
-                };
-                Error::new(
-                    ErrorKind::Cancelled,
-                    format!("{why} while {}{stopped}", task.phase.describe()),
-                )
-            } else if now >= task.job.deadline {
-                timed_out(&task.job, task.phase.describe())
-            } else {
-                i += 1;
-                continue;
-            };
-            let mut task = self.active.remove(i);
-            self.end_task(&mut task, err);
+            match expiry::verdict(&self.active[i], now, self.config.shell_kind) {
+                Some(err) => {
+                    let mut task = self.active.remove(i);
+                    self.end_task(&mut task, err);
+                }
+                None => i += 1,
+            }
         }
     }
 
@@ -164,37 +173,36 @@ impl Loop {
         let budget = self.config.connect_timeout;
         let mut deadline = deadline_after(Instant::now(), budget);
         // A wait_for_ssh attempt bounds the connect by its own deadline.
-        if self.active.is_empty()
-            && self
-                .queue
-                .iter()
-                .all(|j| matches!(j.kind, JobKind::Connect))
-        {
-            if let Some(latest) = self.queue.iter().map(|j| j.deadline).max() {
+        if self.active.is_empty() && self.queue.iter().all(|r| matches!(r, Request::Connect(_))) {
+            if let Some(latest) = self.queue.iter().map(|r| r.job().deadline).max() {
                 deadline = deadline.min(latest);
             }
         }
         let shared = Arc::clone(&self.shared);
         let abort = move || {
             let inbox = shared.inbox();
-            inbox.shutdown || inbox.jobs.iter().any(|j| matches!(j.kind, JobKind::Close))
+            inbox.shutdown
+                || inbox
+                    .requests
+                    .iter()
+                    .any(|r| matches!(r, Request::Close(_)))
         };
         // While connecting, the calls waiting for the connection still end on time, new ones
         // included (a close stays in the inbox: `abort` sees it).
-        let (queue, active, inbox) = (&mut self.queue, &mut self.active, &self.shared);
+        let (queue, active, shared) = (&mut self.queue, &mut self.active, &self.shared);
         let mut tick = |now: Instant| {
             {
-                let mut inbox = inbox.inbox();
+                let mut inbox = shared.inbox();
                 let until_close = inbox
-                    .jobs
+                    .requests
                     .iter()
-                    .position(|j| matches!(j.kind, JobKind::Close))
-                    .unwrap_or(inbox.jobs.len());
-                queue.extend(inbox.jobs.drain(..until_close));
+                    .position(|r| matches!(r, Request::Close(_)))
+                    .unwrap_or(inbox.requests.len());
+                queue.extend(inbox.requests.drain(..until_close));
             }
             expire_queued(queue, now);
             expire_unsent(active, now);
-            let queued = queue.iter().map(|j| j.deadline);
+            let queued = queue.iter().map(|r| r.job().deadline);
             queued.chain(active.iter().map(|t| t.job.deadline)).min()
         };
         let attempt = Attempt {
@@ -204,8 +212,7 @@ impl Loop {
             abort: &abort,
             tick: std::cell::RefCell::new(&mut tick),
         };
-        let result = connect::connect(&self.config, &mut self.remembered_key, &attempt);
-        match result {
+        match connect::connect(&self.config, &mut self.remembered_key, &attempt) {
             Ok(conn) => {
                 self.shared.set_cipher(conn.cipher());
                 self.conn = Some(conn);
@@ -221,23 +228,32 @@ impl Loop {
         }
     }
 
-    /// Moves queued jobs onto channels while there is room.
+    /// Starts the kill script if commands were stopped, then moves queued requests onto
+    /// channels while there is room (not while the connection is ending or retiring).
     fn admit(&mut self) {
-        while let Some(job) = self.queue.front() {
-            if matches!(job.kind, JobKind::Run(_)) && self.active.len() >= MAX_CHANNELS {
+        let reaping = self.active.iter().any(Task::is_internal);
+        if self.reap_wanted && !reaping && self.conn.is_some() {
+            self.reap_wanted = false;
+            let now = Instant::now();
+            let job = Job::new(now, now + REAP_TIMEOUT);
+            job.ticket.claim();
+            self.active.push(Task::new(job, reaper::run_job()));
+        }
+        if self.farewell.is_some() || self.retiring {
+            return;
+        }
+        while let Some(request) = self.queue.front() {
+            if matches!(request, Request::Run(..)) && self.active.len() >= MAX_CHANNELS {
                 break;
             }
-            let job = self.queue.pop_front().expect("front exists");
-            match job.kind {
-                JobKind::Connect => job.finish(Ok(Output::default())),
-                JobKind::Run(_) => {
+            match self.queue.pop_front().expect("front exists") {
+                Request::Connect(job) => job.finish(Ok(Output::default())),
+                Request::Run(job, run) => {
                     if job.ticket.claim() {
-                        self.active.push(Task::new(job));
+                        self.active.push(Task::new(job, run));
                     }
                 }
-                JobKind::Close | JobKind::Running => {
-                    unreachable!("close jobs are handled at intake; running ones are tasks")
-                }
+                Request::Close(_) => unreachable!("close requests are handled at intake"),
             }
         }
     }
@@ -276,7 +292,8 @@ impl Loop {
     }
 
     /// Rounds of stepping until one makes no progress (`Ok(false)`) or the time slice is spent
-    /// (`Ok(true)`); `Err(why)` if the transport died.
+    /// (`Ok(true)`); `Err(why)` if the transport died. Closing channels are stepped before
+    /// runs: a kill and a CLOSE go out before the kill script's exec (see reaper.rs).
     fn pump_rounds(
         &mut self,
         session: &ssh2::Session,
@@ -289,8 +306,11 @@ impl Loop {
                 return Err(why);
             }
             let mut progress = self.open_channels(session, fd, now)?;
+            progress |= self.pool.step_closing(now)?;
+            if self.pool.unclosed() > MAX_UNCLOSED {
+                self.retiring = true;
+            }
             let mut i = 0;
-            let mut lost: Option<String> = None;
             while i < self.active.len() {
                 match self.active[i].step(&mut self.scratch) {
                     Step::Progress => {
@@ -310,40 +330,11 @@ impl Loop {
                         self.end_task(&mut task, err);
                         progress = true;
                     }
-                    Step::Transport(msg) => {
-                        lost = Some(msg);
-                        break;
-                    }
+                    Step::Transport(msg) => return Err(msg),
                     Step::Reopen(stale) => {
-                        self.closing.push(Closing {
-                            channel: stale,
-                            kill: false,
-                            since: now,
-                        });
+                        self.pool.close_later(stale, false, now);
                         progress = true;
                         i += 1;
-                    }
-                }
-            }
-            if lost.is_none() {
-                let mut j = 0;
-                while j < self.closing.len() {
-                    match self.closing[j].step() {
-                        Ok(true) => {
-                            self.closing.swap_remove(j);
-                            progress = true;
-                        }
-                        // A close the server never answers: keep the channel, unstepped,
-                        // until the connection ends (freeing it now would block or leak).
-                        Ok(false) if now.duration_since(self.closing[j].since) > CLOSE_GRACE => {
-                            let stuck = self.closing.swap_remove(j);
-                            self.stuck.push(stuck.channel);
-                        }
-                        Ok(false) => j += 1,
-                        Err(e) => {
-                            lost = Some(e.message);
-                            break;
-                        }
                     }
                 }
             }
@@ -351,9 +342,6 @@ impl Loop {
                 if let Some(live) = &mut self.liveness {
                     live.heard(Instant::now());
                 }
-            }
-            if let Some(why) = lost {
-                return Err(why);
             }
             if !progress {
                 return Ok(false);
@@ -378,48 +366,31 @@ impl Loop {
     ) -> Result<bool, String> {
         let waiting = self.active.iter().position(Task::wants_channel);
         if let Some(i) = waiting {
-            if self.spare.is_some() {
+            if self.pool.has_spare() {
                 // The spare was opened a while ago: if the server has hung up since, the run
                 // must not use it (an exec on a dead transport may not be retried), while a run
                 // that never got a channel is retried once on a new connection.
                 if poll::hung_up(fd) {
                     return Err("the server closed the connection".into());
                 }
-                let mut spare = self.spare.take().expect("checked");
-                // The server may have closed the spare while it waited (sshd's ChannelTimeout,
-                // say): a command sent on it would never start. It is closed, and the run
-                // gets a fresh channel below.
-                match spare.ended_by_peer() {
-                    Ok(false) => {
-                        self.active[i].adopt(spare, true);
-                        return Ok(true);
-                    }
-                    Err(e) if !e.is_channel_level() => return Err(e.message),
-                    Ok(true) | Err(_) => self.closing.push(Closing {
-                        channel: spare,
-                        kill: false,
-                        since: now,
-                    }),
+                if let Some(spare) = self.pool.take_spare(now)? {
+                    self.active[i].adopt(spare, true);
+                    return Ok(true);
                 }
             }
         }
         let asking = self.liveness.as_mut().is_some_and(|l| l.should_ask(now));
-        let want_spare = self.spare.is_none()
+        let want_spare = self.pool.wants_spare(now)
             && self.active.len() < MAX_CHANNELS
-            && !matches!(self.spare_refused_until, Some(t) if now < t);
-        if waiting.is_none() && !want_spare && !asking && !self.open_pending {
-            return Ok(false);
-        }
-        let channel = match RawChannel::open(session) {
-            Ok(None) => {
-                self.open_pending = true;
-                return Ok(false);
-            }
-            Ok(Some(channel)) => channel,
-            Err(e) if e.is_channel_level() => {
+            && self.farewell.is_none();
+        match self
+            .pool
+            .open(session, waiting.is_some() || want_spare || asking)?
+        {
+            Opened::Nothing => Ok(false),
+            Opened::Refused(e) => {
                 // The server refused a channel (too many sessions?): it answered, so it is
                 // alive. A waiting run fails; the spare is not retried for a while.
-                self.open_pending = false;
                 if let Some(live) = &mut self.liveness {
                     live.heard(now);
                 }
@@ -430,39 +401,96 @@ impl Loop {
                             self.end_task(&mut task, err);
                         }
                     }
-                    None => self.spare_refused_until = Some(now + SPARE_RETRY),
+                    None => self.pool.spare_refused(now),
                 }
-                return Ok(true);
+                Ok(true)
             }
-            Err(e) => return Err(e.message),
-        };
-        self.open_pending = false;
-        if let Some(live) = &mut self.liveness {
-            live.heard(now);
+            Opened::Channel(channel) => {
+                if let Some(live) = &mut self.liveness {
+                    live.heard(now);
+                }
+                match waiting {
+                    Some(i) => self.active[i].adopt(channel, false),
+                    None if !self.pool.has_spare() => self.pool.set_spare(channel),
+                    None => self.pool.close_later(channel, false, now),
+                }
+                Ok(true)
+            }
         }
-        match waiting {
-            Some(i) => self.active[i].adopt(channel, false),
-            None if self.spare.is_none() => self.spare = Some(channel),
-            None => self.closing.push(Closing {
-                channel,
-                kill: false,
-                since: now,
-            }),
-        }
-        Ok(true)
     }
 
-    /// Ends a task with an error; its channel, if any, is closed in the background.
+    /// Ends a task with an error; its channel, if any, is closed in the background, and a
+    /// command that may be running is killed.
     fn end_task(&mut self, task: &mut Task, err: Error) {
         if let Some(channel) = task.channel.take() {
-            self.closing.push(Closing {
-                channel,
-                kill: task.phase.command_sent(),
-                since: Instant::now(),
-            });
+            let kill = task.phase.command_sent();
+            self.pool.close_later(channel, kill, Instant::now());
+            if kill && !task.is_internal() && self.config.shell_kind == ShellKind::Sh {
+                self.reap_wanted = true;
+            }
         }
         let partial = task.take_output();
         task.job.finish(Err(err.with_partial(partial)));
+    }
+
+    /// Starts ending the connection because of close() (`close`) or free (`None`): every
+    /// call ends at once, and commands that may be running are killed before the connection
+    /// goes, within `FAREWELL`. False when there is nothing to stop (then end it at once).
+    fn begin_farewell(&mut self, close: Option<Job>) -> bool {
+        let running = self
+            .active
+            .iter()
+            .any(|t| t.channel.is_some() && t.phase.command_sent() && !t.is_internal());
+        if self.conn.is_none() || !running {
+            if let Some(job) = close {
+                self.drop_conn(true);
+                self.fail_all(&closed_by_close());
+                job.finish(Ok(Output::default()));
+            }
+            return false;
+        }
+        let why = match close {
+            Some(_) => closed_by_close(),
+            None => Error::new(ErrorKind::Disconnected, "the client was freed"),
+        };
+        let now = Instant::now();
+        for mut task in std::mem::take(&mut self.active) {
+            if task.is_internal() {
+                self.active.push(task);
+                continue;
+            }
+            self.end_task(&mut task, why.clone());
+        }
+        for request in self.queue.drain(..) {
+            request.job().finish(Err(why.clone()));
+        }
+        self.farewell = Some(Farewell {
+            until: now + FAREWELL,
+            close,
+        });
+        true
+    }
+
+    /// Whether an ending connection may go: its commands were killed, or time is up.
+    fn farewell_done(&self, now: Instant) -> bool {
+        let Some(farewell) = &self.farewell else {
+            return false;
+        };
+        // The kill script's exec and every kill went out (sshd handles them before the
+        // disconnect that follows them; the script then works on after sshd is gone).
+        let reaper_sent = self.active.iter().all(Task::exec_sent);
+        now >= farewell.until
+            || self.conn.is_none()
+            || (!self.reap_wanted && reaper_sent && !self.pool.killing())
+    }
+
+    fn end_farewell(&mut self) {
+        self.drop_conn(true);
+        // Runs asked for after close() start on a new connection.
+        self.active.retain(|t| !t.is_internal());
+        if let Some(job) = self.farewell.take().and_then(|f| f.close) {
+            job.finish(Ok(Output::default()));
+        }
     }
 
     /// The transport died: every command that may have been sent ends as disconnected; one
@@ -472,7 +500,7 @@ impl Loop {
         self.drop_conn(false);
         let mut keep = Vec::new();
         for mut task in self.active.drain(..) {
-            if task.phase == Phase::Open && task.attempts == 0 {
+            if task.phase == Phase::Open && task.attempts == 0 && !task.is_internal() {
                 task.attempts += 1;
                 keep.push(task);
                 continue;
@@ -490,9 +518,10 @@ impl Loop {
         self.active = keep;
     }
 
+    /// Ends every queued and running call with `err` (and the output runs had so far).
     fn fail_all(&mut self, err: &Error) {
-        for job in self.queue.drain(..) {
-            job.finish(Err(err.clone()));
+        for request in self.queue.drain(..) {
+            request.job().finish(Err(err.clone()));
         }
         for mut task in std::mem::take(&mut self.active) {
             let partial = task.take_output();
@@ -509,15 +538,13 @@ impl Loop {
             }
             drop(conn);
         }
-        self.closing.clear();
-        self.stuck.clear();
-        self.spare = None;
-        self.open_pending = false;
-        self.spare_refused_until = None;
+        self.pool.clear();
         for task in &mut self.active {
             task.channel = None;
         }
         self.liveness = None;
+        self.reap_wanted = false;
+        self.retiring = false;
         self.shared.set_connected(false);
     }
 
@@ -528,21 +555,20 @@ impl Loop {
         if self.conn.is_none() && self.needs_connection() {
             return;
         }
-        let mut deadline = self.queue.iter().map(|j| j.deadline).min();
         let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let mut deadline = self.queue.iter().map(|r| r.job().deadline).min();
+        deadline = earliest(deadline, self.farewell.as_ref().map(|f| f.until));
         let socket = match &self.conn {
             None => None,
             Some(conn) => {
-                let asking =
-                    self.liveness.as_ref().is_some_and(Liveness::asking) || self.open_pending;
+                let asking = self.liveness.as_ref().is_some_and(Liveness::asking);
                 // Runs whose streaming callers are behind read nothing: their data waits at the
                 // server, and a readable socket must not make the loop spin.
                 let all_paused = self.active.iter().all(Task::paused);
-                let busy =
-                    !(self.active.is_empty() || all_paused) || !self.closing.is_empty() || asking;
+                let busy = !(self.active.is_empty() || all_paused) || self.pool.busy() || asking;
                 let interest = if busy {
                     let dirs = conn.session.block_directions();
                     Interest {
@@ -583,66 +609,9 @@ impl Loop {
     }
 }
 
-/// Ends queued jobs whose caller gave up, that were cancelled, or whose deadline passed.
-fn expire_queued(queue: &mut VecDeque<Job>, now: Instant) {
-    queue.retain(|job| {
-        if job.ticket.is_abandoned() {
-            return false;
-        }
-        if let Some(why) = job.stop_reason() {
-            job.finish(Err(Error::new(
-                ErrorKind::Cancelled,
-                format!("{why} before it started; the command was not sent"),
-            )));
-            return false;
-        }
-        if now < job.deadline {
-            return true;
-        }
-        let waiting = if matches!(job.kind, JobKind::Connect) {
-            "connecting"
-        } else {
-            "waiting for the connection"
-        };
-        job.finish(Err(timed_out(job, waiting)));
-        false
-    });
-}
-
-/// Ends runs waiting for a channel (kept for their one retry after a lost connection) that
-/// were cancelled or whose deadline passed: nothing of them was sent.
-fn expire_unsent(active: &mut Vec<Task>, now: Instant) {
-    active.retain_mut(|task| {
-        if task.channel.is_some() {
-            return true;
-        }
-        let err = if let Some(why) = task.stop_reason() {
-            Error::new(
-                ErrorKind::Cancelled,
-                format!("{why} while waiting for the connection; the command was not sent"),
-            )
-        } else if now >= task.job.deadline {
-            timed_out(&task.job, "waiting for the connection")
-        } else {
-            return true;
-        };
-        let partial = task.take_output();
-        task.job.finish(Err(err.with_partial(partial)));
-        false
-    });
-}
-
-fn timed_out(job: &Job, while_doing: &str) -> Error {
-    let budget = job.deadline.saturating_duration_since(job.submitted);
-    let what = match job.kind {
-        JobKind::Connect => "wait_for_ssh connect attempt",
-        _ => "command",
-    };
+fn closed_by_close() -> Error {
     Error::new(
-        ErrorKind::Timeout,
-        format!(
-            "{what} timed out after {:.1} s while {while_doing}",
-            budget.as_secs_f64()
-        ),
+        ErrorKind::Disconnected,
+        "the connection was closed by close()",
     )
 }

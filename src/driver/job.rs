@@ -1,13 +1,13 @@
-//! Work handed from caller threads to the driver, and the ticket a caller waits on.
+//! Work handed from caller threads to the driver: a request, in the envelope its caller
+//! waits on.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::ticket::Ticket;
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
-use crate::output::{Output, Stream};
+use crate::output::Output;
 
 /// A command to run and what goes with it.
 pub(crate) struct RunJob {
@@ -18,19 +18,48 @@ pub(crate) struct RunJob {
     pub cancel: Option<CancelToken>,
     /// Hand output to the caller chunk by chunk (through the ticket) instead of keeping it.
     pub streaming: bool,
-    /// Most bytes kept per stream (0 = all).
+    /// Most bytes kept of stdout (0 = all).
     pub max_output_bytes: usize,
+    /// Most bytes kept of stderr (0 = all).
+    pub max_stderr_bytes: usize,
+    /// The driver's own run (the kill script), not a caller's.
+    pub internal: bool,
 }
 
-/// What a job asks of the driver.
-pub(crate) enum JobKind {
-    Run(RunJob),
+/// What a caller asks of the driver, with the envelope it waits on.
+pub(crate) enum Request {
+    Run(Job, RunJob),
     /// Make sure the connection is up (handshake and auth), nothing more.
-    Connect,
-    /// Tear the connection down; jobs submitted before this one end as disconnected.
-    Close,
-    /// A run whose payload has moved to its task on a channel.
-    Running,
+    Connect(Job),
+    /// Tear the connection down; requests submitted before this one end as disconnected.
+    Close(Job),
+}
+
+impl Request {
+    pub(crate) fn job(&self) -> &Job {
+        match self {
+            Request::Run(job, _) | Request::Connect(job) | Request::Close(job) => job,
+        }
+    }
+
+    /// Why a request not yet started must not start (see [`stop_reason`]).
+    pub(crate) fn stop_reason(&self) -> Option<&'static str> {
+        match self {
+            Request::Run(job, run) => stop_reason(&job.ticket, run.cancel.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// Why a run must stop: its caller's output callback asked, or its cancel token fired.
+pub(crate) fn stop_reason(ticket: &Ticket, cancel: Option<&CancelToken>) -> Option<&'static str> {
+    if ticket.stop_requested() {
+        Some("stopped by its output callback")
+    } else if cancel.is_some_and(CancelToken::is_cancelled) {
+        Some("cancelled")
+    } else {
+        None
+    }
 }
 
 /// Longest deadline honoured; longer timeouts (up to `u64::MAX` ms from C) mean "this long".
@@ -41,11 +70,10 @@ pub(crate) fn deadline_after(start: Instant, timeout: Duration) -> Instant {
     start + timeout.min(FOREVER)
 }
 
-/// One unit of work and the ticket its caller waits on. A job dropped without an answer (a
-/// bug, or a panic unwinding the driver) answers its caller with a PANIC error on the way out,
-/// so that no caller waits for nothing.
+/// The envelope of a request: the ticket its caller waits on, and its deadline. A job
+/// dropped without an answer (a bug, or a panic unwinding the driver) answers its caller with
+/// a PANIC error on the way out, so that no caller waits for nothing.
 pub(crate) struct Job {
-    pub kind: JobKind,
     pub submitted: Instant,
     pub deadline: Instant,
     pub ticket: Arc<Ticket>,
@@ -61,25 +89,11 @@ impl Drop for Job {
 }
 
 impl Job {
-    pub(crate) fn new(kind: JobKind, submitted: Instant, deadline: Instant) -> Self {
+    pub(crate) fn new(submitted: Instant, deadline: Instant) -> Self {
         Job {
-            kind,
             submitted,
             deadline,
             ticket: Arc::new(Ticket::default()),
-        }
-    }
-
-    /// Why a run not yet started must not start: its cancel token fired or its caller asked.
-    pub(crate) fn stop_reason(&self) -> Option<&'static str> {
-        if self.ticket.stop_requested() {
-            return Some("stopped by its output callback");
-        }
-        match &self.kind {
-            JobKind::Run(run) if run.cancel.as_ref().is_some_and(CancelToken::is_cancelled) => {
-                Some("cancelled")
-            }
-            _ => None,
         }
     }
 
@@ -94,181 +108,5 @@ impl Job {
             Err(err) => Err(err.with_elapsed(elapsed)),
         };
         self.ticket.complete(result);
-    }
-}
-
-const QUEUED: u8 = 0;
-const STARTED: u8 = 1;
-const ABANDONED: u8 = 2;
-
-/// Where the caller and the driver meet: the driver claims a job before it sends anything
-/// for it, and the caller may abandon a job that was never claimed, so a command whose caller
-/// already gave up is never sent. A streaming run's chunks also pass through here, so that the
-/// caller's callback runs on the caller's thread, never on the driver's.
-#[derive(Default)]
-pub(crate) struct Ticket {
-    stage: AtomicU8,
-    answered: AtomicBool,
-    /// The caller asks the driver to stop the run (its output callback said so).
-    stop: AtomicBool,
-    /// The driver stopped reading because too many chunks wait for the caller.
-    paused: AtomicBool,
-    slot: Mutex<Slot>,
-    ready: Condvar,
-}
-
-#[derive(Default)]
-pub(crate) struct Slot {
-    result: Option<Result<Output>>,
-    chunks: VecDeque<(Stream, Vec<u8>)>,
-    queued_bytes: usize,
-    /// What a run that keeps its output has read so far. It lives here, not in the driver, so
-    /// that whoever ends the call (the driver's verdict, or the caller's own fallback when the
-    /// driver is late) hands over every byte that reached the client.
-    kept: Output,
-    /// Chunks were queued since the caller was last woken.
-    unnotified: bool,
-}
-
-/// The ticket's slot, locked by the driver while it reads a run's output into it.
-pub(crate) struct SlotGuard<'a> {
-    slot: std::sync::MutexGuard<'a, Slot>,
-    ready: &'a Condvar,
-}
-
-impl SlotGuard<'_> {
-    /// The output kept so far.
-    pub(crate) fn kept(&mut self) -> &mut Output {
-        &mut self.slot.kept
-    }
-
-    /// Queues a chunk of a streaming run for the caller. False when the backlog is full: the
-    /// driver should stop reading until the caller catches up.
-    pub(crate) fn push_chunk(&mut self, stream: Stream, bytes: &[u8]) -> bool {
-        self.slot.chunks.push_back((stream, bytes.to_vec()));
-        self.slot.queued_bytes += bytes.len();
-        self.slot.unnotified = true;
-        self.slot.queued_bytes < STREAM_BACKLOG
-    }
-
-    pub(crate) fn backlog_full(&self) -> bool {
-        self.slot.queued_bytes >= STREAM_BACKLOG
-    }
-}
-
-impl Drop for SlotGuard<'_> {
-    fn drop(&mut self) {
-        if std::mem::take(&mut self.slot.unnotified) {
-            self.ready.notify_all();
-        }
-    }
-}
-
-/// What a waiting caller gets.
-pub(crate) enum Event {
-    /// Output of a streaming run, in order.
-    Chunks(Vec<(Stream, Vec<u8>)>),
-    /// The end (after every chunk).
-    Done(Result<Output>),
-}
-
-/// Bytes of streamed output that may wait for the caller before the driver stops reading the
-/// run (the server then holds the rest, as the channel window fills).
-pub(crate) const STREAM_BACKLOG: usize = 4 * 1024 * 1024;
-
-impl Ticket {
-    /// The driver is about to send something for this job. False when the caller gave up.
-    pub(crate) fn claim(&self) -> bool {
-        self.stage
-            .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    /// The caller gives up on a job the driver has not started. False when it has started.
-    pub(crate) fn abandon(&self) -> bool {
-        self.stage
-            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    pub(crate) fn is_abandoned(&self) -> bool {
-        self.stage.load(Ordering::Acquire) == ABANDONED
-    }
-
-    /// Stores the answer; only the first one counts.
-    pub(crate) fn complete(&self, result: Result<Output>) {
-        if self.answered.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        self.slot().result = Some(result);
-        self.ready.notify_all();
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Locks the slot for the driver to read a run's output into it.
-    pub(crate) fn lock(&self) -> SlotGuard<'_> {
-        SlotGuard {
-            slot: self.slot(),
-            ready: &self.ready,
-        }
-    }
-
-    /// Takes the output kept so far (for a result, or a call that ends early).
-    pub(crate) fn take_kept(&self) -> Output {
-        std::mem::take(&mut self.slot().kept)
-    }
-
-    pub(crate) fn backlog_full(&self) -> bool {
-        self.slot().queued_bytes >= STREAM_BACKLOG
-    }
-
-    pub(crate) fn set_paused(&self) {
-        self.paused.store(true, Ordering::Release);
-    }
-
-    /// The caller drained chunks: true if the driver had paused and needs a wake-up.
-    pub(crate) fn take_paused(&self) -> bool {
-        self.paused.swap(false, Ordering::AcqRel)
-    }
-
-    pub(crate) fn request_stop(&self) {
-        self.stop.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-
-    /// Waits until `until` for chunks or the result; `None` if neither came.
-    pub(crate) fn wait_event(&self, until: Instant) -> Option<Event> {
-        let mut slot = self.slot();
-        loop {
-            if !slot.chunks.is_empty() {
-                slot.queued_bytes = 0;
-                return Some(Event::Chunks(slot.chunks.drain(..).collect()));
-            }
-            if let Some(result) = slot.result.take() {
-                return Some(Event::Done(result));
-            }
-            let left = until.checked_duration_since(Instant::now())?;
-            slot = self
-                .ready
-                .wait_timeout(slot, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    /// Waits for the result until `until`, discarding chunks; `None` if it has not come.
-    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<Output>> {
-        loop {
-            match self.wait_event(until)? {
-                Event::Chunks(_) => continue,
-                Event::Done(result) => return Some(result),
-            }
-        }
     }
 }

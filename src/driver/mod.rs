@@ -3,58 +3,32 @@
 
 mod connect;
 mod event_loop;
+mod expiry;
 mod job;
 mod known_hosts;
 mod liveness;
 mod poll;
+mod pool;
 mod raw_channel;
+mod reaper;
 mod recv_budget;
+mod shared;
+mod sink;
 mod ssh_error;
 mod task;
+mod ticket;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-pub(crate) use job::{deadline_after, Event, Job, JobKind, RunJob};
+pub(crate) use job::{deadline_after, Job, Request, RunJob};
+pub(crate) use shared::Shared;
+pub(crate) use ticket::{Event, Ticket};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-
-/// What caller threads and the driver thread share.
-pub(crate) struct Shared {
-    inbox: Mutex<Inbox>,
-    waker: poll::Waker,
-    connected: AtomicBool,
-    /// The cipher of the current (or last) connection.
-    cipher: Mutex<Option<String>>,
-}
-
-#[derive(Default)]
-struct Inbox {
-    jobs: VecDeque<Job>,
-    shutdown: bool,
-}
-
-impl Shared {
-    /// Wakes the driver thread (it then looks at its inbox and every run's state).
-    pub(crate) fn wake(&self) {
-        self.waker.wake();
-    }
-
-    fn inbox(&self) -> MutexGuard<'_, Inbox> {
-        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set_cipher(&self, cipher: Option<String>) {
-        *self.cipher.lock().unwrap_or_else(|e| e.into_inner()) = cipher;
-    }
-
-    fn set_connected(&self, up: bool) {
-        self.connected.store(up, Ordering::Release);
-    }
-}
+use shared::Inbox;
 
 /// The handle a client keeps on its driver thread, started on first use.
 pub(crate) struct Driver {
@@ -95,8 +69,8 @@ impl Driver {
         self.shared.wake();
     }
 
-    /// Queues a job and wakes the driver, starting its thread on first use.
-    pub(crate) fn submit(&self, job: Job) -> Result<()> {
+    /// Queues a request and wakes the driver, starting its thread on first use.
+    pub(crate) fn submit(&self, request: Request) -> Result<()> {
         self.ensure_started()?;
         {
             let mut inbox = self.shared.inbox();
@@ -106,7 +80,7 @@ impl Driver {
                     "the client is being freed",
                 ));
             }
-            inbox.jobs.push_back(job);
+            inbox.requests.push_back(request);
         }
         self.shared.waker.wake();
         Ok(())

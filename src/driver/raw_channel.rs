@@ -222,6 +222,14 @@ impl RawChannel {
         Ok(self.eof())
     }
 
+    /// Whether libssh2 is waiting to send (a packet is half out).
+    pub(crate) fn send_blocked(&self) -> bool {
+        matches!(
+            self.session.block_directions(),
+            ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+        )
+    }
+
     /// True once the remote sent EOF and no data of either stream is left unread.
     pub(crate) fn eof(&self) -> bool {
         let _guard = self.session.raw();

@@ -2,13 +2,12 @@
 //! wait for the server's close → exit status. Every step is non-blocking; `step` advances as
 //! far as it can and reports whether it made progress.
 
-use std::time::Instant;
-
-use super::job::{Job, JobKind, SlotGuard, Ticket};
+use super::job::{self, Job, RunJob};
 use super::raw_channel::{ChannelError, RawChannel};
+use super::sink::{self, OutputPolicy};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
-use crate::output::{Output, Stream};
+use crate::output::Output;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -34,6 +33,11 @@ impl Phase {
         }
     }
 
+    /// Whether the server has answered the exec request (the command is running, or ran).
+    pub(crate) fn command_started(self) -> bool {
+        !matches!(self, Phase::Open | Phase::Exec)
+    }
+
     /// Whether the exec request may have reached the server (so the command may be running).
     pub(crate) fn command_sent(self) -> bool {
         !matches!(self, Phase::Open)
@@ -43,9 +47,6 @@ impl Phase {
 /// Input bytes written per step before output is read again (a fairness bound: other runs
 /// on the connection get their turn in between).
 const FEED_PER_STEP: usize = 1024 * 1024;
-
-/// Output bytes read per stream per step (a fairness bound, as for input).
-const READ_PER_STEP: usize = 256 * 1024;
 
 /// How a step ended.
 pub(crate) enum Step {
@@ -70,14 +71,16 @@ pub(crate) struct Task {
     stdin: Vec<u8>,
     written: usize,
     cancel: Option<CancelToken>,
-    /// Output goes to the caller through the ticket instead of into `out`.
-    streaming: bool,
+    /// Where output goes, and how much of it is kept.
+    output: OutputPolicy,
     pub phase: Phase,
     pub channel: Option<RawChannel>,
     /// The channel was the connection's spare.
     from_spare: bool,
-    /// Most bytes kept per stream; 0 = no limit.
-    cap: usize,
+    /// The driver's own run (the kill script), not a caller's.
+    internal: bool,
+    /// The exec request has been sent in full.
+    exec_out: bool,
     /// How many times the connection died while this task was opening its channel (a job
     /// whose channel never opened may be retried once on a new connection).
     pub attempts: u8,
@@ -93,19 +96,19 @@ enum Call {
 }
 
 impl Task {
-    /// A task for a `JobKind::Run` job.
-    pub(crate) fn new(mut job: Job) -> Self {
-        let JobKind::Run(run) = std::mem::replace(&mut job.kind, JobKind::Running) else {
-            unreachable!("tasks are made from run jobs");
-        };
+    pub(crate) fn new(job: Job, run: RunJob) -> Self {
         Task {
             job,
             command: run.command,
             stdin: run.stdin.unwrap_or_default(),
             written: 0,
             cancel: run.cancel,
-            streaming: run.streaming,
-            cap: run.max_output_bytes,
+            output: OutputPolicy {
+                caps: [run.max_output_bytes, run.max_stderr_bytes],
+                streaming: run.streaming,
+            },
+            internal: run.internal,
+            exec_out: false,
             phase: Phase::Open,
             channel: None,
             from_spare: false,
@@ -115,18 +118,22 @@ impl Task {
 
     /// Why this run must stop now, if it must: its cancel token fired or its caller asked.
     pub(crate) fn stop_reason(&self) -> Option<&'static str> {
-        if self.job.ticket.stop_requested() {
-            Some("stopped by its output callback")
-        } else if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
-            Some("cancelled")
-        } else {
-            None
-        }
+        job::stop_reason(&self.job.ticket, self.cancel.as_ref())
     }
 
     /// A streaming run whose caller has not caught up: reading waits for the caller.
     pub(crate) fn paused(&self) -> bool {
-        self.streaming && self.job.ticket.backlog_full()
+        self.output.streaming && self.job.ticket.backlog_full()
+    }
+
+    /// The driver's own run (the kill script), not a caller's.
+    pub(crate) fn is_internal(&self) -> bool {
+        self.internal
+    }
+
+    /// Whether the exec request has been sent in full (or answered).
+    pub(crate) fn exec_sent(&self) -> bool {
+        self.exec_out || self.phase.command_started()
     }
 
     /// The output so far, for a result that ends early.
@@ -166,7 +173,11 @@ impl Task {
                         let stale = self.channel.take().expect("exec had a channel");
                         return Step::Reopen(stale);
                     }
-                    Ok(None) => Call::WouldBlock,
+                    Ok(None) => {
+                        // The request is out once libssh2 waits for the answer, not to send.
+                        self.exec_out |= !ch.send_blocked();
+                        Call::WouldBlock
+                    }
                     // A spare the server closed while it waited (say, sshd's ChannelTimeout):
                     // the command did not start; give it a fresh channel.
                     Err(e) if e.is_channel_level() && self.from_spare => {
@@ -206,10 +217,7 @@ impl Task {
                             }
                         }
                     }
-                    let read = {
-                        let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
-                        read_available(ch, &mut sink, scratch)
-                    };
+                    let read = sink::read(&self.job.ticket, self.output, ch, scratch);
                     match read {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
@@ -236,10 +244,7 @@ impl Task {
                     }
                 }
                 (Phase::Read, Some(ch)) => {
-                    let read = {
-                        let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
-                        read_available(ch, &mut sink, scratch)
-                    };
+                    let read = sink::read(&self.job.ticket, self.output, ch, scratch);
                     match read {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
@@ -260,10 +265,7 @@ impl Task {
                     // for the close then fails: the data is output all the same, so read it;
                     // the server's CLOSE sets EOF again.
                     Err(e) if e.is_not_at_eof() => {
-                        let read = {
-                            let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
-                            read_available(ch, &mut sink, scratch)
-                        };
+                        let read = sink::read(&self.job.ticket, self.output, ch, scratch);
                         match read {
                             Err(e) => Call::End(Step::Transport(e.message)),
                             Ok(true) => Call::Advanced,
@@ -273,10 +275,7 @@ impl Task {
                     Err(e) if !e.is_channel_level() => Call::End(Step::Transport(e.message)),
                     Ok(Some(())) | Err(_) => {
                         // Data sent after EOF may have come with the close: it is output too.
-                        let read = {
-                            let mut sink = Sink::new(&self.job.ticket, self.cap, self.streaming);
-                            read_available(ch, &mut sink, scratch)
-                        };
+                        let read = sink::read(&self.job.ticket, self.output, ch, scratch);
                         match read {
                             Err(e) if !e.is_channel_level() => {
                                 Call::End(Step::Transport(e.message))
@@ -336,129 +335,6 @@ fn ignore_channel_error(
     }
 }
 
-/// Where output goes: kept in the run's ticket (up to the cap), or handed to the caller.
-struct Sink<'a> {
-    slot: SlotGuard<'a>,
-    ticket: &'a Ticket,
-    cap: usize,
-    streaming: bool,
-}
-
-impl<'a> Sink<'a> {
-    fn new(ticket: &'a Ticket, cap: usize, streaming: bool) -> Self {
-        Sink {
-            slot: ticket.lock(),
-            ticket,
-            cap,
-            streaming,
-        }
-    }
-
-    /// False when a streaming caller is behind: stop reading until it catches up.
-    fn has_room(&self) -> bool {
-        if self.streaming && self.slot.backlog_full() {
-            self.ticket.set_paused();
-            return false;
-        }
-        true
-    }
-
-    /// Output read through scratch: handed to a streaming caller, or (past the cap) dropped.
-    fn take(&mut self, stream: Stream, bytes: &[u8]) {
-        if self.streaming {
-            self.slot.push_chunk(stream, bytes);
-        } else {
-            *self.kept(stream).1 = true;
-        }
-    }
-
-    fn kept(&mut self, stream: Stream) -> (&mut Vec<u8>, &mut bool) {
-        let out = self.slot.kept();
-        match stream {
-            Stream::Stdout => (&mut out.stdout, &mut out.stdout_truncated),
-            Stream::Stderr => (&mut out.stderr, &mut out.stderr_truncated),
-        }
-    }
-
-    /// Bytes that may still be kept of `stream`: reads go straight into the output then.
-    /// None when output is streamed, or the cap is reached (reads then go through scratch).
-    fn room_to_keep(&mut self, stream: Stream) -> Option<usize> {
-        if self.streaming {
-            return None;
-        }
-        let cap = self.cap;
-        let (into, _) = self.kept(stream);
-        match cap {
-            0 => Some(usize::MAX),
-            cap => Some(cap.saturating_sub(into.len())).filter(|room| *room > 0),
-        }
-    }
-}
-
-/// Reads whatever stdout and stderr hold now; true if any byte came.
-fn read_available(
-    ch: &mut RawChannel,
-    sink: &mut Sink<'_>,
-    scratch: &mut [u8],
-) -> Result<bool, ChannelError> {
-    let (a, _) = drain(ch, Stream::Stdout, sink, scratch)?;
-    // Draining stdout read everything the socket had; whatever is still queued is stderr.
-    // (Skipping an empty stderr saves a read that would only end in EAGAIN.)
-    if ch.queued() == 0 {
-        return Ok(a);
-    }
-    let (b, drained) = drain(ch, Stream::Stderr, sink, scratch)?;
-    // Extended data of a type other than stderr (RFC 4254 defines no other) stays queued
-    // until someone reads that very type, and hides EOF meanwhile. Once stderr is drained,
-    // whatever extended data is left is of such a type: it is dropped, as OpenSSH's client
-    // drops it. (No stderr can slip in between: discarding does no I/O.)
-    if drained && ch.queued() > 0 {
-        // Would block: the window refund is sent on a later step's call.
-        ch.discard_extended()?;
-    }
-    Ok(a || b)
-}
-
-/// Reads one stream until it would block, has nothing more, the sink is full or the step's
-/// share is read. Returns (any byte came, the stream has nothing more now). Kept output is
-/// read straight into its buffer; streamed or capped output goes through `scratch`.
-fn drain(
-    ch: &mut RawChannel,
-    stream: Stream,
-    sink: &mut Sink<'_>,
-    scratch: &mut [u8],
-) -> Result<(bool, bool), ChannelError> {
-    let id = match stream {
-        Stream::Stdout => 0,
-        Stream::Stderr => 1,
-    };
-    let mut got = false;
-    let mut budget = READ_PER_STEP;
-    while budget > 0 && sink.has_room() {
-        let n = match sink.room_to_keep(stream) {
-            Some(room) => {
-                let (into, _) = sink.kept(stream);
-                ch.read_into(id, into, room.min(scratch.len()))?
-            }
-            None => {
-                let n = ch.read(id, scratch)?;
-                if let Some(n) = n.filter(|n| *n > 0) {
-                    sink.take(stream, &scratch[..n]);
-                }
-                n
-            }
-        };
-        match n {
-            None | Some(0) => return Ok((got, true)),
-            Some(n) => {
-                got = true;
-                budget = budget.saturating_sub(n);
-            }
-        }
-    }
-    Ok((got, false))
-}
-
 /// A channel-level refusal fails this run; anything else means the transport is gone.
 pub(crate) fn failure(e: ChannelError, what: &str) -> Step {
     if e.is_channel_level() {
@@ -468,33 +344,5 @@ pub(crate) fn failure(e: ChannelError, what: &str) -> Step {
         ))
     } else {
         Step::Transport(e.message)
-    }
-}
-
-/// The channel of a command that ended early (timed out, or failed): the command is killed
-/// (if it may be running) and the channel closed, without waiting for its output.
-pub(crate) struct Closing {
-    pub channel: RawChannel,
-    /// Send `signal KILL` first: the command may still be running on the guest.
-    pub kill: bool,
-    pub since: Instant,
-}
-
-impl Closing {
-    /// True when done: the close went out (or cannot), so the channel may be freed.
-    pub(crate) fn step(&mut self) -> Result<bool, ChannelError> {
-        if self.kill {
-            match self.channel.signal("KILL") {
-                Ok(None) => return Ok(false),
-                Err(e) if !e.is_channel_level() => return Err(e),
-                Ok(Some(())) | Err(_) => self.kill = false,
-            }
-        }
-        match self.channel.close() {
-            Ok(Some(())) => Ok(true),
-            Ok(None) => Ok(false),
-            Err(e) if e.is_channel_level() => Ok(true),
-            Err(e) => Err(e),
-        }
     }
 }
