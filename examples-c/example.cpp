@@ -35,7 +35,7 @@ int main() {
   check(client.connected(), "wait connects");
 
   smol_ssh::Result r = client.run("echo '  hello  '; echo oops >&2; exit 3");
-  check(r.status() == smol_ssh::Status::ok && r.exit_code() == 3 && !r.ok(), "status and exit code");
+  check(r.status() == smol_ssh::Status::ok && r.exit_code() == 3u && !r.ok(), "status and exit code");
   check(r.output() == "hello" && r.err() == "oops\n", "output and stderr");
 
   smol_ssh::Result t = client.run("sleep 5", 1s, smol_ssh::ShellMode::raw);

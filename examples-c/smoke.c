@@ -157,6 +157,10 @@ int main(void) {
         "set_key_path(\"\")");
   check(smol_ssh_options_set_keepalive_count_max(opts, 0) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
         "set_keepalive_count_max(0)");
+  check(smol_ssh_options_set_keepalive_interval_ms(opts, 1) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+            smol_ssh_options_set_keepalive_interval_ms(opts, 99) ==
+                SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_keepalive_interval_ms(1 and 99): below the floor");
   check(smol_ssh_options_set_known_hosts(opts, "", true) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
         "set_known_hosts(\"\")");
   check(new_fails(opts, "host"), "new reports the first bad setter (host)");
@@ -247,7 +251,9 @@ int main(void) {
                    SMOL_SSH_SHELL_MODE_RAW);
   check(r->status == SMOL_SSH_STATUS_OK && r->error_message == NULL, "run: status OK");
   check(!r->stdout_truncated && !r->stderr_truncated, "run: not truncated");
-  check(r->exit_code == 3 && !r->ok && r->exit_signal == NULL, "run: exit code 3");
+  check(r->exit_code == 3 && r->has_exit_status && r->exit_status == 3 && !r->ok &&
+            r->exit_signal == NULL,
+        "run: exit code 3");
   check(r->stdout_len == 3 && memcmp(r->stdout_data, "a\0b", 3) == 0 &&
             r->stdout_data[3] == '\0',
         "run: stdout with a NUL byte, NUL-terminated");
@@ -277,7 +283,8 @@ int main(void) {
   smol_ssh_result_free(r);
 
   r = smol_ssh_run(client, "kill -KILL $$", 10000, SMOL_SSH_SHELL_MODE_RAW);
-  check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == -1 && r->exit_signal != NULL &&
+  check(r->status == SMOL_SSH_STATUS_OK && r->exit_code == -1 && !r->has_exit_status &&
+            r->exit_signal != NULL &&
             strcmp(r->exit_signal, "KILL") == 0 && !r->ok,
         "killed by a signal: exit_signal KILL, exit_code -1");
   smol_ssh_result_free(r);

@@ -534,7 +534,9 @@ smol_ssh_status smol_ssh_options_set_host_key_fingerprint(struct smol_ssh_option
 
 /**
  * When nothing has come from the server for this long (milliseconds), check that it is still
- * there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Default 15000.
+ * there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Values from 1 to 99 are
+ * refused (SMOL_SSH_STATUS_INVALID_ARGUMENT): a healthy guest would be declared dead.
+ * Default 15000.
  *
  * # Safety
  * `options`: NULL or live.

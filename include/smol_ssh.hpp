@@ -83,9 +83,11 @@ class Result {
  public:
   explicit Result(smol_ssh_result *r) : r_(r) {}
   Status status() const noexcept { return static_cast<Status>(r_->status); }
-  /* The exit status; empty when unknown (killed by a signal, or the run did not complete). */
-  std::optional<int> exit_code() const {
-    return r_->exit_code < 0 ? std::nullopt : std::optional<int>(r_->exit_code);
+  /* The exit status exactly as the server sent it (unsigned 32-bit: Windows guests send
+   * values above 2^31); empty when unknown (killed by a signal, no status sent, or the run did
+   * not complete). */
+  std::optional<uint32_t> exit_code() const {
+    return r_->has_exit_status ? std::optional<uint32_t>(r_->exit_status) : std::nullopt;
   }
   std::optional<std::string_view> exit_signal() const {
     return r_->exit_signal ? std::optional<std::string_view>(r_->exit_signal) : std::nullopt;

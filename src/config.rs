@@ -46,7 +46,7 @@ pub struct Config {
     pub host_key: HostKeyPolicy,
     /// When nothing has come from the server for this long, the client checks that it is
     /// still there (like OpenSSH's `ServerAliveInterval`); `Duration::ZERO` turns the check
-    /// off. Default 15 s.
+    /// off, and other values below 100 ms are refused. Default 15 s.
     pub keepalive_interval: Duration,
     /// After `keepalive_interval × keepalive_count_max` without an answer to that check, the
     /// connection is declared dead (like `ServerAliveCountMax`); at least 1. Default 3.
@@ -101,6 +101,14 @@ impl Config {
             "connect_timeout",
             check_connect_timeout(self.connect_timeout),
         )?;
+        named(
+            "keepalive_interval",
+            check_keepalive_interval(self.keepalive_interval),
+        )?;
+        named(
+            "keepalive_count_max",
+            check_keepalive_count_max(self.keepalive_count_max),
+        )?;
         if let Some(path) = &self.key_path {
             if path.as_os_str().is_empty() {
                 return Err(Error::invalid("key_path must not be empty when given"));
@@ -139,6 +147,23 @@ pub(crate) fn check_user(user: &str) -> Result<()> {
 pub(crate) fn check_port(port: u16) -> Result<()> {
     if port == 0 {
         return Err(Error::invalid("must be within 1-65535"));
+    }
+    Ok(())
+}
+
+/// The shortest keepalive interval accepted (0 turns the check off). Below it, a healthy
+/// guest that takes a little longer to answer (a busy host, a loaded VM) would be declared
+/// dead and every run on it would end DISCONNECTED.
+pub const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The rule for `keepalive_interval`: 0 (off) or at least [`MIN_KEEPALIVE_INTERVAL`].
+pub(crate) fn check_keepalive_interval(interval: Duration) -> Result<()> {
+    if !interval.is_zero() && interval < MIN_KEEPALIVE_INTERVAL {
+        return Err(Error::invalid(format!(
+            "must be 0 (off) or at least {} ms (got {} ms)",
+            MIN_KEEPALIVE_INTERVAL.as_millis(),
+            interval.as_millis()
+        )));
     }
     Ok(())
 }
@@ -189,6 +214,14 @@ mod tests {
         });
         bad.push(Config {
             connect_timeout: Duration::from_millis(999),
+            ..Config::new("h")
+        });
+        bad.push(Config {
+            keepalive_interval: Duration::from_millis(1),
+            ..Config::new("h")
+        });
+        bad.push(Config {
+            keepalive_count_max: 0,
             ..Config::new("h")
         });
         bad.push(Config {

@@ -30,7 +30,7 @@ pub use cancel::CancelToken;
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT, MAX_COMMAND_BYTES};
 pub use config::{
     Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
-    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES,
+    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint};

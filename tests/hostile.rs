@@ -179,3 +179,44 @@ fn a_spare_closed_by_sshd_channel_timeout_is_replaced() {
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }
 }
+
+/// Row 12: exit statuses are unsigned 32-bit on the wire: 256, 2^31 and 2^32-1 come back as
+/// sent, and 2^32-1 is not mistaken for "unknown" (the C ABI's `exit_code` of -1).
+#[test]
+fn exit_statuses_above_255_and_2_pow_31_come_back_exactly() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    for status in [256u32, 1 << 31, u32::MAX] {
+        let out = c.run(&format!("exit {status}"), &raw(5)).unwrap();
+        assert_eq!(out.exit_code, Some(status));
+        assert!(!out.ok());
+    }
+    // Through the C ABI: has_exit_status and exit_status tell 2^32-1 from unknown.
+    let cc = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port);
+    let r = cc.run("exit 4294967295", Duration::from_secs(5));
+    assert_eq!((r.status, r.exit_code), (0, -1));
+    assert!(r.has_exit_status);
+    assert_eq!(r.exit_status, u32::MAX);
+    let r = cc.run("no-exit-status", Duration::from_secs(5));
+    assert_eq!((r.status, r.exit_code, r.has_exit_status), (0, -1, false));
+    cc.free();
+}
+
+/// Row 10: messages libssh2 keeps and nobody reads (unsolicited CHANNEL_SUCCESS with junk in
+/// it) cannot grow the client's memory past the stated limit: the connection is ended at 64 MiB
+/// and the next run starts afresh.
+#[test]
+fn unsolicited_messages_cannot_grow_memory_past_the_limit() {
+    let h = Hostile::start("normal");
+    let c = h.client();
+    // 100 000 small ones stay within the limit: the run completes.
+    let out = c.run("success-storm 100000", &raw(60)).unwrap();
+    assert_eq!(out.stdout, b"done\n");
+    // 4000 of 30 000 bytes each (120 MB) pass it.
+    let t = Instant::now();
+    let err = c.run("junk-storm 4000", &raw(60)).unwrap_err();
+    eprintln!("junk storm: {err} after {:.1} s", t.elapsed().as_secs_f64());
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+    assert!(err.message().contains("64 MiB"), "{err}");
+    assert_eq!(c.run("echo fresh", &raw(5)).unwrap().stdout, b"fresh\n");
+}

@@ -169,7 +169,7 @@ type RunOptions struct {
 
 // Result is what a command returned.
 type Result struct {
-	ExitCode        int    // -1 when unknown (killed by a signal)
+	ExitCode        int    // -1 when unknown (killed by a signal, or no status sent); else 0..4294967295
 	ExitSignal      string // "KILL", ... or ""
 	Stdout          []byte // exact bytes
 	Stderr          []byte
@@ -288,12 +288,16 @@ func New(o Options) (*Client, error) {
 func take(r *C.smol_ssh_result) (Status, string, Result) {
 	defer C.smol_ssh_result_free(r)
 	res := Result{
-		ExitCode:        int(r.exit_code),
+		ExitCode:        -1,
 		Stdout:          C.GoBytes(unsafe.Pointer(r.stdout_data), C.int(r.stdout_len)),
 		Stderr:          C.GoBytes(unsafe.Pointer(r.stderr_data), C.int(r.stderr_len)),
 		Elapsed:         time.Duration(r.elapsed_us) * time.Microsecond,
 		StdoutTruncated: bool(r.stdout_truncated),
 		StderrTruncated: bool(r.stderr_truncated),
+	}
+	if r.has_exit_status {
+		// The full unsigned status (Windows guests send values above 2^31).
+		res.ExitCode = int(r.exit_status)
 	}
 	if r.exit_signal != nil {
 		res.ExitSignal = C.GoString(r.exit_signal)

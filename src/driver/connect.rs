@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{BlockDirections, HashType, MethodType, Session};
 
+use super::held_memory;
 use super::known_hosts;
 use super::poll::{self, Interest, Waker};
 use super::recv_budget;
@@ -63,6 +64,15 @@ impl Attempt<'_> {
         if now >= self.deadline {
             return Err(timeout(server, self.budget, stage));
         }
+        if held_memory::held() > held_memory::LIMIT {
+            return Err(Error::new(
+                ErrorKind::ConnectFailed,
+                format!(
+                    "{server} sent more than SSH needs during {stage}: {}",
+                    too_much()
+                ),
+            ));
+        }
         let until = next_call.map_or(self.deadline, |at| at.min(self.deadline));
         let ready = poll::wait(self.waker, Some((fd, interest)), Some(until))
             .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
@@ -90,6 +100,7 @@ pub(crate) fn connect(
     let fd = tcp.as_raw_fd();
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("libssh2: {e}")))?;
+    held_memory::install(&session);
     let for_session = tcp
         .try_clone()
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
@@ -181,6 +192,15 @@ fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<T
         }
     }
     Err(last)
+}
+
+/// Why a connection was ended for the memory it made the client hold.
+pub(crate) fn too_much() -> String {
+    format!(
+        "the client would hold more than {} MiB of messages nobody reads (the limit per \
+         connection)",
+        held_memory::LIMIT >> 20
+    )
 }
 
 fn timeout(server: &str, budget: Duration, stage: &str) -> Error {

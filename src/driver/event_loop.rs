@@ -12,6 +12,7 @@ use ssh2::BlockDirections;
 
 use super::connect::{self, Attempt, Conn};
 use super::expiry::{self, expire_queued, expire_unsent};
+use super::held_memory;
 use super::job::{deadline_after, Job, Request};
 use super::liveness::Liveness;
 use super::poll::{self, Interest};
@@ -280,6 +281,11 @@ impl Loop {
         // whose output it damaged, so the connection's runs end with what they had.
         if let Some(why) = recv_budget::take_violation() {
             lost = Err(why);
+        }
+        // Messages libssh2 keeps and nobody reads (unsolicited, unknown) are freed only with
+        // the connection: past the limit, it goes (see held_memory.rs).
+        if held_memory::held() > held_memory::LIMIT {
+            lost = Err(format!("ended by the client: {}", connect::too_much()));
         }
         self.conn = Some(conn);
         match lost {

@@ -4,6 +4,7 @@
 mod connect;
 mod event_loop;
 mod expiry;
+mod held_memory;
 mod job;
 mod known_hosts;
 mod liveness;

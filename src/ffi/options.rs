@@ -265,7 +265,9 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
 }
 
 /// When nothing has come from the server for this long (milliseconds), check that it is still
-/// there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Default 15000.
+/// there, like OpenSSH's ServerAliveInterval; 0 turns the check off. Values from 1 to 99 are
+/// refused (SMOL_SSH_STATUS_INVALID_ARGUMENT): a healthy guest would be declared dead.
+/// Default 15000.
 ///
 /// # Safety
 /// `options`: NULL or live.
@@ -276,7 +278,9 @@ pub unsafe extern "C" fn smol_ssh_options_set_keepalive_interval_ms(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "keepalive_interval_ms", |c| {
-            c.keepalive_interval = Duration::from_millis(interval_ms);
+            let interval = Duration::from_millis(interval_ms);
+            config::check_keepalive_interval(interval)?;
+            c.keepalive_interval = interval;
             Ok(())
         })
     }

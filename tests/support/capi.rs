@@ -24,6 +24,8 @@ unsafe impl Sync for CClient {}
 pub struct CRun {
     pub status: i32,
     pub exit_code: i32,
+    pub has_exit_status: bool,
+    pub exit_status: u32,
     pub stdout: Vec<u8>,
     pub message: String,
 }
@@ -75,6 +77,8 @@ impl CClient {
             let out = CRun {
                 status: res.status as i32,
                 exit_code: res.exit_code,
+                has_exit_status: res.has_exit_status,
+                exit_status: res.exit_status,
                 stdout: std::slice::from_raw_parts(res.stdout_data, res.stdout_len).to_vec(),
                 message: if res.error_message.is_null() {
                     String::new()

@@ -24,6 +24,8 @@ Exec commands (the exact command string the client sends):
   huge-packet            one data packet of 64 KiB (more than SSH packets may hold)
   never-close            a line of output, then nothing: the client's CLOSE is never answered
   success-storm N        N unsolicited CHANNEL_SUCCESS messages, then "done", exit 0
+  junk-storm N           N unsolicited CHANNEL_SUCCESS messages carrying 30000 bytes of junk
+                         each, then "done", exit 0
 """
 
 import socket
@@ -178,6 +180,19 @@ def script(chan, command):
     elif verb == "never-close":
         HELD_CLOSES[chan.chanid] = threading.Event()
         data(chan, b"never closes\n")
+    elif verb == "junk-storm":
+        junk = b"j" * 30000
+        for _ in range(int(arg)):
+            send(
+                chan,
+                lambda m: (
+                    m.add_byte(cMSG_CHANNEL_SUCCESS),
+                    m.add_int(chan.remote_chanid),
+                    m.add_bytes(junk),
+                ),
+            )
+        data(chan, b"done\n")
+        finish(chan)
     elif verb == "success-storm":
         for _ in range(int(arg)):
             send(chan, lambda m: (m.add_byte(cMSG_CHANNEL_SUCCESS), m.add_int(chan.remote_chanid)))

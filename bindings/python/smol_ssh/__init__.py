@@ -138,6 +138,8 @@ class _CResult(Structure):
         ("elapsed_us", c_uint64),
         ("stdout_truncated", c_bool),
         ("stderr_truncated", c_bool),
+        ("has_exit_status", c_bool),
+        ("exit_status", c_uint32),
     ]
 
 
@@ -283,7 +285,8 @@ def _take(ptr) -> tuple[int, str, Result]:
         stderr = ctypes.string_at(r.stderr_data, r.stderr_len)
         message = r.error_message.decode("utf-8", "replace") if r.error_message else ""
         result = Result(
-            exit_code=None if r.exit_code < 0 else r.exit_code,
+            # The full unsigned status (Windows guests send values above 2**31).
+            exit_code=r.exit_status if r.has_exit_status else None,
             exit_signal=r.exit_signal.decode() if r.exit_signal else None,
             stdout=stdout,
             stderr=stderr,
