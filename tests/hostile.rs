@@ -220,3 +220,36 @@ fn unsolicited_messages_cannot_grow_memory_past_the_limit() {
     assert!(err.message().contains("64 MiB"), "{err}");
     assert_eq!(c.run("echo fresh", &raw(5)).unwrap().stdout, b"fresh\n");
 }
+
+/// Row 10: channels whose close the server never answers cannot pile up: past 8 of them the
+/// connection takes no new runs and is replaced once its runs are over.
+#[test]
+fn channels_the_server_never_closes_do_not_pile_up() {
+    let h = Hostile::start("normal");
+    // A guest without a POSIX shell: no kill script runs after the timeouts, so nothing else
+    // comes from the server (libssh2 takes any packet that arrives while it waits for a
+    // close as the end of that wait).
+    let mut cfg = h.config();
+    cfg.shell_kind = smol_ssh::ShellKind::PowerShell;
+    let c = std::sync::Arc::new(smol_ssh::Client::new(cfg).unwrap());
+    c.run("echo warm", &raw(5)).unwrap();
+    // Two waves of 6 (at most 8 runs share a connection at once), each followed by the
+    // close grace (2 s) of silence, after which their channels count as stuck.
+    for _ in 0..2 {
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                let c = std::sync::Arc::clone(&c);
+                std::thread::spawn(move || c.run("never-close", &raw(1)))
+            })
+            .collect();
+        for run in runs {
+            let err = run.join().unwrap().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+            assert_eq!(err.partial_output().unwrap().stdout, b"never closes\n");
+        }
+        std::thread::sleep(Duration::from_millis(2500));
+    }
+    assert_eq!(c.run("echo after", &raw(5)).unwrap().stdout, b"after\n");
+    let seen = c.run("connections", &raw(5)).unwrap();
+    assert_eq!(seen.stdout, b"2\n", "the connection was replaced");
+}

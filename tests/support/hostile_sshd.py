@@ -23,6 +23,7 @@ Exec commands (the exact command string the client sends):
   big-packet             one data packet of 36000 bytes (more than the 32 KiB the client offered)
   huge-packet            one data packet of 64 KiB (more than SSH packets may hold)
   never-close            a line of output, then nothing: the client's CLOSE is never answered
+  connections            how many connections the server has accepted, on stdout
   success-storm N        N unsolicited CHANNEL_SUCCESS messages, then "done", exit 0
   junk-storm N           N unsolicited CHANNEL_SUCCESS messages carrying 30000 bytes of junk
                          each, then "done", exit 0
@@ -47,6 +48,10 @@ from paramiko.common import (
 from paramiko.message import Message
 
 HOST_KEY = paramiko.ECDSAKey.generate()
+# Channels kept alive on purpose.
+KEPT = []
+# Connections accepted so far.
+ACCEPTED = [0]
 
 # Channels whose CLOSE from the client is held back from paramiko (which would answer it at
 # once): chanid -> Event set when the client's CLOSE arrives.
@@ -179,7 +184,11 @@ def script(chan, command):
         finish(chan)
     elif verb == "never-close":
         HELD_CLOSES[chan.chanid] = threading.Event()
+        KEPT.append(chan)  # paramiko closes a channel it garbage-collects
         data(chan, b"never closes\n")
+    elif verb == "connections":
+        data(chan, b"%d\n" % ACCEPTED[0])
+        finish(chan)
     elif verb == "junk-storm":
         junk = b"j" * 30000
         for _ in range(int(arg)):
@@ -273,6 +282,7 @@ def main():
     print(listener.getsockname()[1], flush=True)
     while True:
         conn, _ = listener.accept()
+        ACCEPTED[0] += 1
         threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
 
 
