@@ -1,9 +1,26 @@
 //! Host-key policies: OpenSSH `SHA256:` fingerprints and accept-first-and-remember.
 
+use std::path::PathBuf;
+
 use base64::Engine as _;
 
-use crate::config::HostKeyPolicy;
 use crate::error::{Error, ErrorKind, Result};
+
+/// How the server's host key is checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Accept the key seen on the first connect and remember it for the life of the client:
+    /// a reconnect that meets a different key is refused.
+    #[default]
+    AcceptFirst,
+    /// Accept only a key whose OpenSSH SHA-256 fingerprint is this (`SHA256:` + unpadded base64,
+    /// as `ssh-keygen -lf` prints it).
+    Fingerprint(String),
+    /// Check the key against an OpenSSH known_hosts file (plain or hashed entries, `host` or
+    /// `[host]:port`). A mismatch is refused; a host not in the file is refused, or, with
+    /// `add_unknown`, appended to the file (created if missing) and accepted.
+    KnownHosts { path: PathBuf, add_unknown: bool },
+}
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 

@@ -29,11 +29,11 @@ mod wait;
 pub use cancel::CancelToken;
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT, MAX_COMMAND_BYTES};
 pub use config::{
-    Config, HostKeyPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
-    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
+    Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX, DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use hostkey::{format_fingerprint, parse_fingerprint};
+pub use hostkey::{format_fingerprint, parse_fingerprint, HostKeyPolicy};
 pub use output::{Output, Stream};
 pub use shell::{ShellKind, ShellMode};
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

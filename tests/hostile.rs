@@ -111,7 +111,6 @@ fn a_spare_channel_closed_by_the_server_is_replaced() {
         std::thread::sleep(Duration::from_millis(500));
         let t = Instant::now();
         let out = c.run(&format!("echo {word}"), &raw(5)).unwrap();
-        eprintln!("{out:?}");
         assert_eq!(out.stdout, format!("{word}\n").as_bytes());
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }

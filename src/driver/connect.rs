@@ -13,9 +13,10 @@ use super::known_hosts;
 use super::poll::{self, Interest, Waker};
 use super::recv_budget;
 use super::ssh_error::{code, code_of, nb};
-use crate::config::{Config, HostKeyPolicy};
+use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey;
+use crate::hostkey::HostKeyPolicy;
 
 /// An authenticated SSH connection. Dropping it shuts the socket down first, so that libssh2
 /// never blocks (or leaks) trying to say goodbye on a dead or stalled transport.
@@ -214,7 +215,7 @@ fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
 }
 
 /// What libssh2 may receive during a connect before the deadline and close are looked at.
-const CONNECT_RECV_BUDGET: usize = 64 * 1024;
+const CONNECT_RECV_BUDGET: usize = 16 * 1024;
 
 /// Repeats a non-blocking libssh2 call until it completes, waiting on the socket in between.
 struct Waiter<'w, 'a> {

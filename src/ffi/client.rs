@@ -10,10 +10,9 @@ use super::boundary::{guard, str_arg};
 use super::error::{self as c_error, smol_ssh_error};
 use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
-use super::run_options::{smol_ssh_run_options, smol_ssh_stream};
+use super::run_options::{parse_shell_mode, smol_ssh_run_options, smol_ssh_stream};
 use super::status::smol_ssh_status;
 use crate::error::{Error, ErrorKind};
-use crate::shell::ShellMode;
 use crate::{Client, RunOptions, Stream};
 
 /// How a command is handed to the guest (`smol_ssh_run`'s `shell_mode`).
@@ -231,17 +230,6 @@ pub unsafe extern "C" fn smol_ssh_run(
             result::into_c(run())
         },
     )
-}
-
-/// Maps a C `smol_ssh_shell_mode` value.
-pub(crate) fn parse_shell_mode(value: i32) -> Result<ShellMode, Error> {
-    match value {
-        0 => Ok(ShellMode::Login),
-        1 => Ok(ShellMode::Raw),
-        other => Err(Error::invalid(format!(
-            "shell_mode {other} is not a smol_ssh_shell_mode"
-        ))),
-    }
 }
 
 /// Runs `command` with run options (NULL: the defaults): stdin, environment, cancel token,

@@ -16,5 +16,6 @@ pub mod error;
 pub mod options;
 pub mod result;
 pub mod run_options;
+mod setter;
 pub mod status;
 pub mod transfer;

@@ -4,10 +4,12 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::boundary::{self, free_boxed, guard, opt_str_arg, str_arg, Sticky};
+use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
+use super::setter::{self, Sticky};
 use super::status::smol_ssh_status;
-use crate::config::{self, Config, HostKeyPolicy};
+use crate::config::{self, Config};
 use crate::error::Error;
+use crate::hostkey::HostKeyPolicy;
 use crate::shell::ShellKind;
 
 /// The guest's shell, for login-shell wrapping (`smol_ssh_options_set_shell_kind`).
@@ -76,7 +78,7 @@ unsafe fn set(
     apply: impl FnOnce(&mut Config) -> Result<(), Error>,
 ) -> smol_ssh_status {
     // SAFETY: forwarded contract.
-    unsafe { boundary::set(options, name, |o| apply(&mut o.config)) }
+    unsafe { setter::set(options, name, |o| apply(&mut o.config)) }
 }
 
 /// Host name or IP address of the guest; required, non-empty.

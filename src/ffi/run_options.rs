@@ -4,10 +4,12 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use super::boundary::{free_boxed, guard, opt_str_arg, set, str_arg, Sticky};
+use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
 use super::cancel::smol_ssh_cancel;
+use super::setter::{set, Sticky};
 use super::status::smol_ssh_status;
 use crate::error::Error;
+use crate::shell::ShellMode;
 use crate::RunOptions;
 
 /// Which stream an output chunk comes from.
@@ -97,7 +99,7 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_shell_mode(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "shell_mode", |o| {
-            o.options.mode = super::client::parse_shell_mode(shell_mode)?;
+            o.options.mode = parse_shell_mode(shell_mode)?;
             Ok(())
         })
     }
@@ -193,5 +195,16 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_output_callback(
             o.user = user;
             Ok(())
         })
+    }
+}
+
+/// Maps a C `smol_ssh_shell_mode` value.
+pub(crate) fn parse_shell_mode(value: i32) -> Result<ShellMode, Error> {
+    match value {
+        0 => Ok(ShellMode::Login),
+        1 => Ok(ShellMode::Raw),
+        other => Err(Error::invalid(format!(
+            "shell_mode {other} is not a smol_ssh_shell_mode"
+        ))),
     }
 }
