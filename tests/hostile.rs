@@ -74,6 +74,7 @@ fn data_after_eof_after_close_is_this_runs_problem_only() {
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();
     let out = c.run("data-after-eof", &raw(5)).unwrap();
+    eprintln!("data after EOF: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert_eq!(out.exit_code, Some(0));
     assert_eq!(out.stdout, b"before eof\nafter eof\n");
@@ -94,6 +95,10 @@ fn extended_data_of_an_unknown_type_does_not_hang_the_run() {
     let c = h.client();
     let t = Instant::now();
     let out = c.run("ext-data-2", &raw(5)).unwrap();
+    eprintln!(
+        "extended data type 2: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     assert_eq!(out.stdout, b"out\n");
     assert_eq!(out.stderr, b"err\n");
@@ -111,6 +116,10 @@ fn a_spare_channel_closed_by_the_server_is_replaced() {
         std::thread::sleep(Duration::from_millis(500));
         let t = Instant::now();
         let out = c.run(&format!("echo {word}"), &raw(5)).unwrap();
+        eprintln!(
+            "after the server closed the spare: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
         assert_eq!(out.stdout, format!("{word}\n").as_bytes());
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }
