@@ -261,3 +261,29 @@ fn channels_the_server_never_closes_do_not_pile_up() {
     let seen = c.run("connections", &raw(5)).unwrap();
     assert_eq!(seen.stdout, b"2\n", "the connection was replaced");
 }
+
+/// `free` returns at once whatever the guest is doing to the run in flight.
+#[test]
+fn free_returns_at_once_in_every_row() {
+    let h = Hostile::start("normal");
+    let key = h.key.display().to_string();
+    for script in [
+        "never-close",
+        "sleep 30",
+        "data-after-eof",
+        "junk-storm 1000",
+    ] {
+        let c = support::capi::CClient::with_key("guest", &key, h.port);
+        let run = std::thread::spawn(move || c.run(script, Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        c.free();
+        let took = t.elapsed();
+        let _ = run.join().unwrap();
+        eprintln!("free during {script}: {:.1} ms", took.as_secs_f64() * 1e3);
+        assert!(
+            took < Duration::from_millis(100),
+            "free during {script} took {took:?}"
+        );
+    }
+}

@@ -152,3 +152,21 @@ fn close_during_a_run_kills_it_for_an_ordinary_user_too() {
     assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
     assert!(gone(marker), "the command survived close()");
 }
+
+#[test]
+fn free_during_a_run_kills_it_for_an_ordinary_user_too() {
+    let sshd = Sshd::start();
+    let c = support::capi::CClient::new(&sshd, sshd.port);
+    let marker = "sleep 77.36";
+    let run = thread::spawn(move || c.run(marker, Duration::from_secs(30)));
+    thread::sleep(Duration::from_millis(800));
+    c.free();
+    let run = run.join().unwrap();
+    assert_eq!(
+        run.status,
+        ErrorKind::Disconnected.code(),
+        "{}",
+        run.message
+    );
+    assert!(gone(marker), "the command survived free");
+}
