@@ -29,6 +29,16 @@ fn root_sshd() -> Option<(Sshd, Client)> {
     Some((sshd, c))
 }
 
+/// Runs `command` on another thread (with `options`), so that the test can stop it.
+fn in_background(
+    c: &Arc<Client>,
+    command: &'static str,
+    options: RunOptions,
+) -> thread::JoinHandle<smol_ssh::Result<smol_ssh::Output>> {
+    let c = Arc::clone(c);
+    thread::spawn(move || c.run(command, &options))
+}
+
 /// Waits up to 3 s for every process whose command line holds `marker` to be gone.
 fn gone(marker: &str) -> bool {
     let until = Instant::now() + Duration::from_secs(3);
@@ -64,23 +74,13 @@ fn a_root_commands_cancel_kills_it_and_spares_the_other_runs() {
     };
     let c = Arc::new(c);
     let marker = "sleep 77.32";
-    let other = {
-        let c = Arc::clone(&c);
-        thread::spawn(move || c.run("sleep 2; echo survived", &raw(10)))
-    };
+    let other = in_background(&c, "sleep 2; echo survived", raw(10));
     let token = CancelToken::new();
-    let cancelled = {
-        let (c, token) = (Arc::clone(&c), token.clone());
-        thread::spawn(move || {
-            c.run(
-                marker,
-                &RunOptions {
-                    cancel: Some(token),
-                    ..raw(30)
-                },
-            )
-        })
+    let options = RunOptions {
+        cancel: Some(token.clone()),
+        ..raw(30)
     };
+    let cancelled = in_background(&c, marker, options);
     thread::sleep(Duration::from_millis(800));
     token.cancel();
     let err = cancelled.join().unwrap().unwrap_err();
@@ -97,10 +97,7 @@ fn close_during_a_root_run_kills_it() {
     };
     let c = Arc::new(c);
     let marker = "sleep 77.33";
-    let run = {
-        let c = Arc::clone(&c);
-        thread::spawn(move || c.run(marker, &raw(30)))
-    };
+    let run = in_background(&c, marker, raw(30));
     thread::sleep(Duration::from_millis(800));
     let t = Instant::now();
     c.close();
@@ -142,10 +139,7 @@ fn close_during_a_run_kills_it_for_an_ordinary_user_too() {
     let sshd = Sshd::start();
     let c = Arc::new(support::client(&sshd));
     let marker = "sleep 77.35";
-    let run = {
-        let c = Arc::clone(&c);
-        thread::spawn(move || c.run(marker, &raw(30)))
-    };
+    let run = in_background(&c, marker, raw(30));
     thread::sleep(Duration::from_millis(800));
     c.close();
     let err = run.join().unwrap().unwrap_err();
