@@ -138,12 +138,10 @@ impl Loop {
         };
         for request in requests {
             match request {
+                // Already closing: this close is answered at once.
+                Request::Close(job) if self.farewell.is_some() => job.finish(Ok(Output::default())),
                 Request::Close(job) => {
-                    if self.farewell.is_none() && !self.begin_farewell(Some(job)) {
-                        // Nothing to stop: at once.
-                        self.drop_conn(true);
-                        self.fail_all(&closed_by_close());
-                    }
+                    self.begin_farewell(Some(job));
                 }
                 other => self.queue.push_back(other),
             }
@@ -441,7 +439,8 @@ impl Loop {
 
     /// Starts ending the connection because of close() (`close`) or free (`None`): every
     /// call ends at once, and commands that may be running are killed before the connection
-    /// goes, within `FAREWELL`. False when there is nothing to stop (then end it at once).
+    /// goes, within `FAREWELL`. False when there was nothing to stop: a close is then done at
+    /// once (and answered); for free the caller ends the connection.
     fn begin_farewell(&mut self, close: Option<Job>) -> bool {
         let running = self
             .active
