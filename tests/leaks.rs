@@ -45,4 +45,56 @@ fn cuts_timeouts_and_reconnects_leak_no_descriptors_or_threads() {
         "threads {threads_before} -> {threads_after}"
     );
     assert_eq!(proxy.accepted(), 8);
+
+    // Connections dropped in the middle of a turn: while output floods in (libssh2's receive
+    // budget is spent then) and while packets wait to be sent (the peer stopped reading, eight
+    // runs feeding 4 MiB of input each). libssh2 frees a channel only after its close went
+    // out, and answers "would block" to every send while another packet is half out: the
+    // driver lets go of such a connection (socket_io.rs), and in debug builds checks that
+    // libssh2 freed everything it held for it. Descriptors are counted with one live
+    // connection, as at the end (the proxy's sockets are in this process too).
+    let c = std::sync::Arc::new(c);
+    c.close();
+    proxy.cut();
+    c.run("true", &raw(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let fds = open_fds();
+    for round in 0..6 {
+        proxy.clear();
+        c.run("true", &raw(10)).unwrap();
+        let runs: Vec<_> = if round % 2 == 0 {
+            let c = std::sync::Arc::clone(&c);
+            vec![std::thread::spawn(move || c.run("exec yes", &raw(30)))]
+        } else {
+            proxy.freeze();
+            (0..8)
+                .map(|_| {
+                    let c = std::sync::Arc::clone(&c);
+                    std::thread::spawn(move || {
+                        let options = smol_ssh::RunOptions {
+                            stdin: Some(vec![7u8; 4 << 20]),
+                            ..raw(30)
+                        };
+                        c.run("cat > /dev/null", &options)
+                    })
+                })
+                .collect()
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        c.close();
+        for run in runs {
+            let err = run.join().unwrap().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+        }
+        // The proxy lets go of that connection's sockets.
+        proxy.cut();
+    }
+    proxy.clear();
+    c.run("true", &raw(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let fds_end = open_fds();
+    assert_eq!(
+        fds_end, fds,
+        "file descriptors {fds} -> {fds_end} after dropping blocked connections"
+    );
 }

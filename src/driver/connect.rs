@@ -11,7 +11,7 @@ use ssh2::{BlockDirections, HashType, MethodType, Session};
 use super::held_memory;
 use super::known_hosts;
 use super::poll::{self, Interest, Waker};
-use super::recv_budget;
+use super::socket_io;
 use super::ssh_error::{code, code_of, nb};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -36,9 +36,16 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Shuts the socket down: nothing more goes out or comes in.
+    pub(crate) fn shut_down(&self) {
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
+
 impl Drop for Conn {
     fn drop(&mut self) {
-        let _ = self.tcp.shutdown(Shutdown::Both);
+        self.shut_down();
     }
 }
 
@@ -107,7 +114,7 @@ pub(crate) fn connect(
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
     session.set_tcp_stream(for_session);
     session.set_blocking(false);
-    recv_budget::install(&session);
+    socket_io::install(&session);
     if let Some(ciphers) = &config.ciphers {
         for direction in [MethodType::CryptCs, MethodType::CryptSc] {
             session
@@ -235,7 +242,7 @@ impl Waiter<'_, '_> {
         loop {
             // libssh2 comes back at least every this many bytes, so that a server sending
             // without end (lines before its banner, say) cannot hold off the deadline or close.
-            recv_budget::grant(session, CONNECT_RECV_BUDGET, false);
+            socket_io::grant(session, CONNECT_RECV_BUDGET, false);
             match nb(op()) {
                 Ok(Some(v)) => return Ok(Ok(v)),
                 Err(e) => return Ok(Err(e)),

@@ -18,8 +18,8 @@ use super::liveness::Liveness;
 use super::poll::{self, Interest};
 use super::pool::{Opened, Pool, MAX_UNCLOSED};
 use super::reaper;
-use super::recv_budget;
 use super::shared::Shared;
+use super::socket_io;
 use super::task::{self, Phase, Step, Task};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
@@ -32,7 +32,7 @@ const MAX_CHANNELS: usize = 8;
 /// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
 const READ_CHUNK: usize = 64 * 1024;
 /// What libssh2 may receive per turn before the loop looks at deadlines, cancels, new runs
-/// and shutdown again (see recv_budget.rs). At 300 MB/s that is a turn a millisecond.
+/// and shutdown again (see socket_io.rs). At 300 MB/s that is a turn a millisecond.
 const TURN_RECV_BUDGET: usize = 256 * 1024;
 /// The longest a turn steps channels before the loop comes back (data already received and
 /// queued in libssh2 is not bounded by the receive budget).
@@ -271,13 +271,13 @@ impl Loop {
         } else if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
         }
-        recv_budget::grant(&conn.session, TURN_RECV_BUDGET, true);
+        socket_io::grant(&conn.session, TURN_RECV_BUDGET, true);
         let started = Instant::now();
         let mut lost = self.pump_rounds(&conn.session, conn.fd(), started);
-        recv_budget::check_now();
+        socket_io::check_now();
         // A violation libssh2 only noted (it truncated or dropped output): we cannot tell
         // whose output it damaged, so the connection's runs end with what they had.
-        if let Some(why) = recv_budget::take_violation() {
+        if let Some(why) = socket_io::take_violation() {
             lost = Err(why);
         }
         // Messages libssh2 keeps and nobody reads (unsolicited, unknown) are freed only with
@@ -291,7 +291,7 @@ impl Loop {
                 self.transport_lost(&msg);
                 false
             }
-            Ok(sliced) => sliced || recv_budget::exhausted(),
+            Ok(sliced) => sliced || socket_io::exhausted(),
         }
     }
 
@@ -537,16 +537,28 @@ impl Loop {
     /// Drops the connection and every channel on it. The socket is shut down first, so that
     /// freeing the channels never waits on (or leaks for) a peer that does not answer.
     fn drop_conn(&mut self, graceful: bool) {
-        if let Some(conn) = self.conn.take() {
+        let conn = self.conn.take();
+        if let Some(conn) = &conn {
             if graceful {
                 conn.say_goodbye();
             }
+            conn.shut_down();
+        }
+        // libssh2 must not wait on a half-sent packet to free anything (see socket_io.rs).
+        socket_io::letting_go(|| {
             drop(conn);
-        }
-        self.pool.clear();
-        for task in &mut self.active {
-            task.channel = None;
-        }
+            self.pool.clear();
+            for task in &mut self.active {
+                task.channel = None;
+            }
+        });
+        // Everything libssh2 held for the connection is freed with it (a session it could not
+        // free, waiting to send its channels' closes, would stay behind unseen).
+        debug_assert_eq!(
+            held_memory::held(),
+            0,
+            "libssh2 still holds memory after the connection was dropped"
+        );
         self.liveness = None;
         self.reap_wanted = false;
         self.retiring = false;

@@ -16,7 +16,7 @@
 //!
 //! The count is per thread: a session is only ever used, and freed, by its driver thread.
 //!
-//! With `raw_channel.rs`, `recv_budget.rs` and `poll.rs`, one of the places outside `ffi` with
+//! With `raw_channel.rs`, `socket_io.rs` and `poll.rs`, one of the places outside `ffi` with
 //! `unsafe`.
 
 use std::cell::Cell;

@@ -12,9 +12,9 @@ mod poll;
 mod pool;
 mod raw_channel;
 mod reaper;
-mod recv_budget;
 mod shared;
 mod sink;
+mod socket_io;
 mod ssh_error;
 mod task;
 mod ticket;
@@ -152,7 +152,13 @@ impl Drop for Driver {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(handle) = handle {
-            let _ = handle.join();
+            // A panic of the driver thread has answered its calls with PANIC already; in debug
+            // builds (the tests) it is raised here too, so that no internal check goes unseen.
+            if let Err(panic) = handle.join() {
+                if cfg!(debug_assertions) && !std::thread::panicking() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
         }
     }
 }

@@ -23,6 +23,8 @@ struct Faults {
     cut_after: Option<u64>,
     /// Accept new connections but close them at once.
     refuse: bool,
+    /// Read nothing from either side: the peers' send buffers fill up.
+    frozen: bool,
 }
 
 struct Shared {
@@ -147,6 +149,12 @@ impl Proxy {
         self.shared.changed.notify_all();
     }
 
+    /// Stops reading from both sides (until `clear`): the client's sends block once the
+    /// socket buffers are full, with a packet half out.
+    pub fn freeze(&self) {
+        self.set(|f| f.frozen = true);
+    }
+
     pub fn clear(&self) {
         self.set(|f| *f = Faults::default());
     }
@@ -177,9 +185,20 @@ fn pump(
     let queue: Arc<Chunks> = Arc::new((Mutex::new((VecDeque::new(), false)), Condvar::new()));
     let q = Arc::clone(&queue);
     let from_ctl = from.try_clone().expect("clone socket");
+    let s_read = Arc::clone(s);
     thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
+            {
+                let mut f = s_read.faults.lock().unwrap();
+                while f.frozen && s_read.generation.load(Ordering::SeqCst) == generation {
+                    f = s_read
+                        .changed
+                        .wait_timeout(f, Duration::from_millis(20))
+                        .unwrap()
+                        .0;
+                }
+            }
             let n = match from.read(&mut buf) {
                 Ok(0) | Err(_) => 0,
                 Ok(n) => n,

@@ -1,4 +1,5 @@
-//! What libssh2 may read from the socket before it has to come back, and how.
+//! libssh2 reads and writes the connection's socket through these functions: what it may
+//! read before it has to come back, and how; and a way to let go of a connection for good.
 //!
 //! libssh2 reads "until the socket would block": a channel read first processes every packet
 //! the socket holds, and the handshake reads banner lines one after another. A server that
@@ -20,6 +21,12 @@
 //! - **Protocol violations libssh2 only notes.** A data packet larger than the client offered
 //!   is truncated, and data beyond the window dropped, with nothing but the session's "last
 //!   error" to show for it. That error is looked at here, before anything can overwrite it.
+//! - **Letting go.** libssh2 answers every send with "would block" while another packet is
+//!   half sent, and frees a channel only after sending its close; so a connection dropped with a
+//!   packet half out (a stalled peer, a command not reading its input) could never free its
+//!   channels nor its session. While the driver drops a connection (its socket already shut
+//!   down), these functions claim every send went out and every receive failed: libssh2 then
+//!   finishes whatever it was doing at once and frees everything.
 //!
 //! The state is per thread: a session is only ever used by its driver thread. Threads that
 //! never grant a budget read without limit (libssh2's own behaviour).
@@ -46,7 +53,8 @@ extern "C" {
     ) -> c_int;
 }
 
-/// libssh2.h: `LIBSSH2_CALLBACK_RECV`.
+/// libssh2.h: `LIBSSH2_CALLBACK_SEND`, `LIBSSH2_CALLBACK_RECV`.
+const CALLBACK_SEND: c_int = 5;
 const CALLBACK_RECV: c_int = 6;
 /// Bytes at the end of what the socket holds that are fed in small steps.
 const TAIL: usize = 4096;
@@ -64,6 +72,18 @@ thread_local! {
     static SESSION: Cell<*mut sys::LIBSSH2_SESSION> = const { Cell::new(ptr::null_mut()) };
     /// A protocol violation libssh2 noted (its error code).
     static VIOLATION: Cell<Option<i32>> = const { Cell::new(None) };
+    /// The connection is being dropped: sends "succeed", receives fail.
+    static LETTING_GO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `drop` (which frees a connection's session and channels) with sends claimed done and
+/// receives failed, so that libssh2 never waits (see the module's doc). The socket must be
+/// shut down already: nothing more is sent or received for real.
+pub(crate) fn letting_go<T>(drop: impl FnOnce() -> T) -> T {
+    LETTING_GO.with(|l| l.set(true));
+    let result = drop();
+    LETTING_GO.with(|l| l.set(false));
+    result
 }
 
 /// Lets libssh2 receive up to `bytes` more on this thread (replacing what was left), for
@@ -96,15 +116,54 @@ pub(crate) fn take_violation() -> Option<String> {
     })
 }
 
-/// Makes `session` receive through the budget. Call before the handshake.
+/// Makes `session` send and receive through these functions. Call before the handshake.
 pub(crate) fn install(session: &ssh2::Session) {
     let mut guard = session.raw();
     let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
     let recv: extern "C" fn(c_int, *mut c_void, libc::size_t, c_int, *mut *mut c_void) -> isize =
         budgeted_recv;
-    // SAFETY: `sess` is live and locked; the callback has the signature libssh2 calls it with
-    // (LIBSSH2_RECV_FUNC) and lives for the whole program.
-    unsafe { libssh2_session_callback_set2(sess, CALLBACK_RECV, recv as *const c_void) };
+    let send: extern "C" fn(c_int, *const c_void, libc::size_t, c_int, *mut *mut c_void) -> isize =
+        send_or_let_go;
+    // SAFETY: `sess` is live and locked; the callbacks have the signatures libssh2 calls them
+    // with (LIBSSH2_RECV_FUNC, LIBSSH2_SEND_FUNC) and live for the whole program.
+    unsafe {
+        libssh2_session_callback_set2(sess, CALLBACK_RECV, recv as *const c_void);
+        libssh2_session_callback_set2(sess, CALLBACK_SEND, send as *const c_void);
+    }
+}
+
+/// minus errno of the last failed system call, as libssh2 expects (EAGAIN for EWOULDBLOCK).
+fn minus_errno() -> isize {
+    let errno = std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO);
+    // libssh2 knows EAGAIN only (EWOULDBLOCK is the same number on Linux).
+    let errno = if errno == libc::EWOULDBLOCK {
+        libc::EAGAIN
+    } else {
+        errno
+    };
+    -(errno as isize)
+}
+
+/// libssh2's send function (`LIBSSH2_SEND_FUNC`): `send(2)` (libssh2 passes MSG_NOSIGNAL), or,
+/// while a connection is let go, a claim that everything was sent.
+extern "C" fn send_or_let_go(
+    socket: c_int,
+    buffer: *const c_void,
+    length: libc::size_t,
+    flags: c_int,
+    _abstract: *mut *mut c_void,
+) -> isize {
+    if LETTING_GO.with(Cell::get) {
+        return length as isize;
+    }
+    // SAFETY: libssh2 passes its socket and `length` readable bytes.
+    let n = unsafe { libc::send(socket, buffer, length, flags) };
+    if n < 0 {
+        return minus_errno();
+    }
+    n
 }
 
 /// Looks at the session's last error for a violation libssh2 only noted since its last
@@ -153,6 +212,9 @@ extern "C" fn budgeted_recv(
     flags: c_int,
     _abstract: *mut *mut c_void,
 ) -> isize {
+    if LETTING_GO.with(Cell::get) {
+        return -(libc::ECONNRESET as isize);
+    }
     note_violation();
     let mut left = LEFT.with(Cell::get);
     if left == 0 {
@@ -174,16 +236,7 @@ extern "C" fn budgeted_recv(
     // no more than that.
     let n = unsafe { libc::recv(socket, buffer, want, flags) };
     if n < 0 {
-        let errno = std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO);
-        // libssh2 knows EAGAIN only (EWOULDBLOCK is the same number on Linux).
-        let errno = if errno == libc::EWOULDBLOCK {
-            libc::EAGAIN
-        } else {
-            errno
-        };
-        return -(errno as isize);
+        return minus_errno();
     }
     LEFT.with(|l| l.set(left - n as usize));
     n
