@@ -1,0 +1,293 @@
+//! The driver thread's loop. Every turn, whatever any channel is doing: take new requests,
+//! end the calls whose deadline passed or that were cancelled, connect if work waits, put
+//! queued runs on channels, step the channels for a bounded share (bytes received, time),
+//! then sleep in poll until the socket, a caller or the nearest deadline needs attention.
+//!
+//! This file holds the turn and the bookkeeping of calls; `connecting.rs` the connect,
+//! `channels.rs` the stepping and the opener, `farewell.rs` ending a connection on close/free,
+//! `sleep.rs` the poll.
+
+mod channels;
+mod connecting;
+mod farewell;
+mod sleep;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::connect::Conn;
+use super::expiry::{self, expire_queued};
+use super::held_memory;
+use super::job::{Job, Request};
+use super::liveness::Liveness;
+use super::pool::Pool;
+use super::reaper;
+use super::shared::Shared;
+use super::socket_io;
+use super::task::{Phase, Task};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::output::Output;
+use crate::shell::ShellKind;
+
+/// Commands in flight at once on one connection; OpenSSH allows 10 sessions by default (the
+/// spare and a keepalive question fit beside them).
+const MAX_CHANNELS: usize = 8;
+/// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
+const READ_CHUNK: usize = 64 * 1024;
+/// What libssh2 may receive per turn before the loop looks at deadlines, cancels, new runs
+/// and shutdown again (see socket_io.rs). At 300 MB/s that is a turn a millisecond.
+const TURN_RECV_BUDGET: usize = 256 * 1024;
+/// The longest a turn steps channels before the loop comes back (data already received and
+/// queued in libssh2 is not bounded by the receive budget).
+const TURN_SLICE: Duration = Duration::from_millis(5);
+/// How long `close` and free wait for the commands they stop to be killed on the guest
+/// before the connection goes (the callers have their answer at once).
+const FAREWELL: Duration = Duration::from_millis(80);
+/// How long the kill script may take.
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
+    let mut lp = Loop {
+        shared,
+        config,
+        remembered_key: None,
+        conn: None,
+        queue: VecDeque::new(),
+        active: Vec::new(),
+        pool: Pool::default(),
+        scratch: Vec::new(),
+        liveness: None,
+        reap_wanted: false,
+        farewell: None,
+        retiring: false,
+    };
+    while lp.turn() {}
+    lp.drop_conn(true);
+    let requests = std::mem::take(&mut lp.shared.inbox().requests);
+    lp.queue.extend(requests);
+    lp.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
+}
+
+struct Loop {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    /// Host key accepted on the first connect (accept-first policy), kept across reconnects.
+    remembered_key: Option<[u8; 32]>,
+    conn: Option<Conn>,
+    /// Requests waiting for a connection or a free channel, in submission order.
+    queue: VecDeque<Request>,
+    /// Commands holding a channel (or, after a lost connection, waiting to open one again).
+    active: Vec<Task>,
+    /// The channels that belong to no run: the spare, the open in progress, those closing.
+    pool: Pool,
+    /// Where channel reads land before they are appended to a run's output (allocated only
+    /// while runs are active).
+    scratch: Vec<u8>,
+    /// The keepalive check of the current connection.
+    liveness: Option<Liveness>,
+    /// Commands were stopped on this connection: run the kill script (see reaper.rs).
+    reap_wanted: bool,
+    /// Stopping the connection's commands before it goes (close() or free).
+    farewell: Option<Farewell>,
+    /// The connection holds channels the server will not close: no new runs start on it, and
+    /// it is replaced once its runs end (see `pool::MAX_UNCLOSED`).
+    retiring: bool,
+}
+
+/// A connection being ended after its commands were stopped.
+struct Farewell {
+    /// The connection goes at this instant at the latest.
+    until: Instant,
+    /// The close() request to answer when it is gone (none for free).
+    close: Option<Job>,
+}
+
+impl Loop {
+    /// One turn; false when the client is being freed and the connection may go.
+    fn turn(&mut self) -> bool {
+        let shutdown = self.intake();
+        if shutdown && self.farewell.is_none() && !self.begin_farewell(None) {
+            return false;
+        }
+        if self.farewell_done(Instant::now()) {
+            self.end_farewell();
+            if shutdown {
+                return false;
+            }
+        }
+        self.expire(Instant::now());
+        if self.retiring && self.active.iter().all(Task::is_internal) {
+            self.drop_conn(true);
+        }
+        if self.conn.is_none() && self.needs_connection() {
+            self.connect();
+            return true;
+        }
+        self.admit();
+        // A turn that stopped with work left (a flood) goes round again at once.
+        if !self.pump() {
+            self.sleep();
+        }
+        true
+    }
+
+    /// Moves submitted requests into the queue; a close ends the connection (after stopping
+    /// its commands). True when the client is being freed.
+    fn intake(&mut self) -> bool {
+        self.shared.waker.drain();
+        let (requests, shutdown) = {
+            let mut inbox = self.shared.inbox();
+            (std::mem::take(&mut inbox.requests), inbox.shutdown)
+        };
+        for request in requests {
+            match request {
+                // Already closing: this close is answered at once.
+                Request::Close(job) if self.farewell.is_some() => job.finish(Ok(Output::default())),
+                Request::Close(job) => {
+                    self.begin_farewell(Some(job));
+                }
+                other => self.queue.push_back(other),
+            }
+        }
+        shutdown
+    }
+
+    fn needs_connection(&self) -> bool {
+        self.farewell.is_none() && (!self.queue.is_empty() || !self.active.is_empty())
+    }
+
+    /// Ends the calls whose caller gave up, that were cancelled, or whose deadline passed.
+    fn expire(&mut self, now: Instant) {
+        expire_queued(&mut self.queue, now);
+        let mut i = 0;
+        while i < self.active.len() {
+            match expiry::verdict(&self.active[i], now, self.config.shell_kind) {
+                Some(err) => {
+                    let mut task = self.active.remove(i);
+                    self.end_task(&mut task, err);
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// Starts the kill script if commands were stopped, then moves queued requests onto
+    /// channels while there is room (not while the connection is ending or retiring).
+    fn admit(&mut self) {
+        let reaping = self.active.iter().any(Task::is_internal);
+        if self.reap_wanted && !reaping && self.conn.is_some() {
+            self.reap_wanted = false;
+            let now = Instant::now();
+            let job = Job::new(now, now + REAP_TIMEOUT);
+            job.ticket.claim();
+            self.active.push(Task::new(job, reaper::run_job()));
+        }
+        if self.farewell.is_some() || self.retiring {
+            return;
+        }
+        while let Some(request) = self.queue.front() {
+            if matches!(request, Request::Run(..)) && self.active.len() >= MAX_CHANNELS {
+                break;
+            }
+            match self.queue.pop_front().expect("front exists") {
+                Request::Connect(job) => job.finish(Ok(Output::default())),
+                Request::Run(job, run) => {
+                    if job.ticket.claim() {
+                        self.active.push(Task::new(job, run));
+                    }
+                }
+                Request::Close(_) => unreachable!("close requests are handled at intake"),
+            }
+        }
+    }
+
+    /// Ends a task with an error; its channel, if any, is closed in the background, and a
+    /// command that may be running is killed.
+    fn end_task(&mut self, task: &mut Task, err: Error) {
+        if let Some(channel) = task.channel.take() {
+            let kill = task.phase.command_sent();
+            self.pool.close_later(channel, kill, Instant::now());
+            if kill && !task.is_internal() && self.config.shell_kind == ShellKind::Sh {
+                self.reap_wanted = true;
+            }
+        }
+        let partial = task.take_output();
+        task.job.finish(Err(err.with_partial(partial)));
+    }
+
+    /// The transport died: every command that may have been sent ends as disconnected; one
+    /// that never got a channel is retried once on the next connection.
+    fn transport_lost(&mut self, why: &str) {
+        let server = format!("{}:{}", self.config.host, self.config.port);
+        self.drop_conn(false);
+        let mut keep = Vec::new();
+        for mut task in self.active.drain(..) {
+            if task.phase == Phase::Open && task.attempts == 0 && !task.is_internal() {
+                task.attempts += 1;
+                keep.push(task);
+                continue;
+            }
+            let partial = task.take_output();
+            let err = Error::new(
+                ErrorKind::Disconnected,
+                format!(
+                    "connection to {server} lost while {}: {why}",
+                    task.phase.describe()
+                ),
+            );
+            task.job.finish(Err(err.with_partial(partial)));
+        }
+        self.active = keep;
+    }
+
+    /// Ends every queued and running call with `err` (and the output runs had so far).
+    fn fail_all(&mut self, err: &Error) {
+        for request in self.queue.drain(..) {
+            request.job().finish(Err(err.clone()));
+        }
+        for mut task in std::mem::take(&mut self.active) {
+            let partial = task.take_output();
+            task.job.finish(Err(err.clone().with_partial(partial)));
+        }
+    }
+
+    /// Drops the connection and every channel on it. The socket is shut down first, so that
+    /// freeing the channels never waits on (or leaks for) a peer that does not answer.
+    fn drop_conn(&mut self, graceful: bool) {
+        let conn = self.conn.take();
+        if let Some(conn) = &conn {
+            if graceful {
+                conn.say_goodbye();
+            }
+            conn.shut_down();
+        }
+        // libssh2 must not wait on a half-sent packet to free anything (see socket_io.rs).
+        socket_io::letting_go(|| {
+            drop(conn);
+            self.pool.clear();
+            for task in &mut self.active {
+                task.channel = None;
+            }
+        });
+        // Everything libssh2 held for the connection is freed with it (a session it could not
+        // free, waiting to send its channels' closes, would stay behind unseen).
+        debug_assert_eq!(
+            held_memory::held(),
+            0,
+            "libssh2 still holds memory after the connection was dropped"
+        );
+        self.liveness = None;
+        self.reap_wanted = false;
+        self.retiring = false;
+        self.shared.set_connected(false);
+    }
+}
+
+fn closed_by_close() -> Error {
+    Error::new(
+        ErrorKind::Disconnected,
+        "the connection was closed by close()",
+    )
+}
