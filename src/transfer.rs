@@ -7,16 +7,50 @@
 //! one deadline, cancel tokens, many transfers at once on one connection, the output cap (as
 //! the `max_bytes` limit). Its price: the guest needs a POSIX `sh`, `cat`, `head` and `chmod`
 //! (every Linux guest has them); Windows guests are refused with INVALID_ARGUMENT.
+//!
+//! Uploads (`transfer/put.sh`) never write through a path the guest could have prepared: the
+//! temporary file beside the target gets a 128-bit random name from the client, is created
+//! exclusively (`set -C`: an existing name or a planted link fails the upload instead of being
+//! followed) under `umask 077`, is checked to be the new regular file it should be (through
+//! `/proc/$$/fd/3`), and is written, chmod-ed and renamed through what was opened, not
+//! through its name: `cat >&3`, `chmod MODE /proc/$$/fd/3`, `mv -f -T --` (a directory put in
+//! the target's place meanwhile is not moved into). Paths starting with `-` are made `./-…`
+//! and every command gets `--`. A directory target gets the local file's name appended
+//! (`put_file`, as the reference does) or is refused (`put_bytes`: there is no name). It needs
+//! Linux's /proc on the guest; without it uploads fail, they do not fall back.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::ops::ControlFlow;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use crate::client::{Client, RunOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::output::Output;
+use crate::output::{Output, Stream};
 use crate::shell::{push_posix_quoted, sh_c, ShellKind, ShellMode};
+
+/// 128 random bits as hex, for temporary names nobody can plant a link at in advance.
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    if fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_err()
+    {
+        // No /dev/urandom: the standard library's per-process random hash keys instead.
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .elapsed()
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            chunk.copy_from_slice(&h.finish().to_ne_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Most bytes of the guest's stderr a transfer keeps (its complaint, for the error message).
 const STDERR_CAP: usize = 64 * 1024;
@@ -80,7 +114,9 @@ impl Client {
 
     /// Writes `data` to the file `remote` on the guest with permissions `mode` (e.g. 0o644),
     /// replacing it if it exists (atomically: written under a temporary name beside it, then
-    /// renamed; a run that is killed midway may leave `<remote>.smol-ssh-part.<pid>` behind).
+    /// renamed; a run that is killed midway may leave `.<name>.smol-ssh-<random>`, mode 0600,
+    /// behind). A `remote` that is a directory is REMOTE_FAILED (there is no file name to
+    /// append).
     /// Returns the path written.
     pub fn put_bytes(
         &self,
@@ -132,17 +168,15 @@ impl Client {
             return Err(Error::invalid("remote path must not be empty"));
         }
         let into_dir = match name {
-            Some(name) => format!("[ -d \"$p\" ] && p=\"${{p%/}}\"/{}; ", quoted(name)),
-            None => String::new(),
+            Some(name) => format!("p=\"${{p%/}}\"/{}", quoted(name)),
+            None => "echo \"$p is a directory\" >&2; exit 21".to_owned(),
         };
-        // Written beside the target under a temporary name, then renamed into place: the guest
-        // never sees a half-written file, and a failed transfer leaves the old one intact.
         let script = format!(
-            "p={}; {into_dir}t=\"$p.smol-ssh-part.$$\"; \
-             if cat > \"$t\" && chmod {:o} \"$t\" && mv -f \"$t\" \"$p\"; \
-             then printf %s \"$p\"; else s=$?; rm -f \"$t\" 2>/dev/null; exit $s; fi",
-            quoted(remote),
-            mode & 0o7777
+            include_str!("transfer/put.sh"),
+            path = quoted(remote),
+            into_dir = into_dir,
+            nonce = nonce(),
+            mode = format!("{:o}", mode & 0o7777),
         );
         // Echoing the path back: the cap only has to hold it.
         let out = self.transfer(&script, Some(data.to_vec()), 64 * 1024, options)?;
@@ -182,9 +216,14 @@ impl Client {
     }
 
     /// Downloads `remote` to the local path, creating its parent directories; at most
-    /// `max_bytes` (else TOO_LARGE). Nothing is left behind on failure: the file is written
-    /// beside its destination under a temporary name and renamed into place. Returns the
-    /// number of bytes written. A local path that is a directory is INVALID_ARGUMENT.
+    /// `max_bytes` (else TOO_LARGE). The file streams to disk (memory does not grow with its
+    /// size) into a temporary file beside its destination, created exclusively (an existing
+    /// name or a planted link makes it fail, never followed) under an unguessable name with
+    /// mode 0600, then renamed into place (a link at the destination is replaced, not
+    /// followed). The result is mode 0600: it comes from an untrusted guest, so only its owner
+    /// may read it until the caller decides otherwise. Nothing is left behind on failure.
+    /// Returns the number of bytes written. A local path that is a directory is
+    /// INVALID_ARGUMENT.
     pub fn get_file(
         &self,
         remote: &str,
@@ -192,6 +231,9 @@ impl Client {
         max_bytes: u64,
         options: &RunOptions,
     ) -> Result<u64> {
+        if remote.is_empty() {
+            return Err(Error::invalid("remote path must not be empty"));
+        }
         if local.is_dir() {
             return Err(Error::invalid(format!(
                 "local path {} is a directory",
@@ -201,7 +243,6 @@ impl Client {
         let name = local.file_name().ok_or_else(|| {
             Error::invalid(format!("local path {} has no file name", local.display()))
         })?;
-        let data = self.get_bytes(remote, max_bytes, options)?;
         let parent = local
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -210,15 +251,87 @@ impl Client {
             .map_err(|e| local_error(parent, "cannot create directory", e))?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
-        temp_name.push(format!(".smol-ssh-{}.part", std::process::id()));
+        temp_name.push(format!(".smol-ssh-{}.part", nonce()));
         let temp = parent.join(temp_name);
-        let written = fs::File::create(&temp)
-            .and_then(|mut f| f.write_all(&data).and_then(|()| f.sync_all()))
-            .and_then(|()| fs::rename(&temp, local));
-        if let Err(e) = written {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp)
+            .map_err(|e| local_error(&temp, "cannot create local file", e))?;
+        let outcome = self.download_into(&mut file, remote, max_bytes, options);
+        let written = outcome.and_then(|n| {
+            file.sync_all()
+                .and_then(|()| fs::rename(&temp, local))
+                .map_err(|e| local_error(local, "cannot write local file", e))?;
+            Ok(n)
+        });
+        if written.is_err() {
             let _ = fs::remove_file(&temp);
-            return Err(local_error(local, "cannot write local file", e));
         }
-        Ok(data.len() as u64)
+        written
+    }
+
+    /// Streams `remote` into `file`: the bytes written, or why not.
+    fn download_into(
+        &self,
+        file: &mut fs::File,
+        remote: &str,
+        max_bytes: u64,
+        options: &RunOptions,
+    ) -> Result<u64> {
+        self.check_posix_guest()?;
+        let script = match max_bytes.checked_add(1) {
+            Some(n) => format!("exec head -c {n} -- {}", quoted(remote)),
+            None => format!("exec cat -- {}", quoted(remote)),
+        };
+        let mut written = 0u64;
+        let mut stderr = Vec::new();
+        let mut too_large = false;
+        let mut write_error = None;
+        let run = RunOptions {
+            mode: ShellMode::Raw,
+            stdin: None,
+            env: Vec::new(),
+            ..options.clone()
+        };
+        let result = self.run_job(
+            &sh_c(&script),
+            &run,
+            Some(STDERR_CAP),
+            Some(&mut |stream: Stream, bytes: &[u8]| {
+                if stream == Stream::Stderr {
+                    let room = STDERR_CAP.saturating_sub(stderr.len());
+                    stderr.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                    return ControlFlow::Continue(());
+                }
+                if written + bytes.len() as u64 > max_bytes {
+                    too_large = true;
+                    return ControlFlow::Break(());
+                }
+                if let Err(e) = file.write_all(bytes) {
+                    write_error = Some(e);
+                    return ControlFlow::Break(());
+                }
+                written += bytes.len() as u64;
+                ControlFlow::Continue(())
+            }),
+        );
+        if too_large {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("{remote} is larger than max_bytes ({max_bytes})"),
+            ));
+        }
+        if let Some(e) = write_error {
+            return Err(Error::invalid(format!("cannot write local file: {e}")));
+        }
+        let out = result?;
+        if !out.ok() {
+            let said = Output { stderr, ..out };
+            return Err(remote_failure(&format!("cannot read {remote}"), &said));
+        }
+        Ok(written)
     }
 }
