@@ -34,16 +34,22 @@ pub fn with_env<'a>(
                 push_posix_quoted(&mut out, value);
                 out.push_str("; ");
             }
-            // $env:NAME = 'value'; (single-quoted: nothing is expanded; ' is doubled)
+            // $env:NAME = 'value'; (single-quoted: nothing is expanded)
             ShellKind::PowerShell => {
-                out.push_str(&format!("$env:{name} = '{}'; ", value.replace('\'', "''")));
+                out.push_str("$env:");
+                out.push_str(name);
+                out.push_str(" = ");
+                push_powershell_quoted(&mut out, value);
+                out.push_str("; ");
             }
-            // set "NAME=value" && (the quotes keep & | < > literal; cmd cannot quote " or %)
+            // set "NAME=value" && : cmd has no quoting that survives every context (the
+            // reference's `cmd.exe /s /c "..."` wrapper doubles the quotes, which leaves the
+            // value outside them), so values with a character cmd treats specially are refused.
             ShellKind::Cmd => {
-                if value.contains(['"', '%', '\n', '\r']) {
+                if let Some(bad) = value.chars().find(|c| cmd_special(*c)) {
                     return Err(Error::invalid(format!(
                         "environment variable {name}: cmd.exe cannot be given a value with \
-                         \", % or a line break safely"
+                         {bad:?} safely (refused: \" % & | < > ^ ( ) ! and control characters)"
                     )));
                 }
                 out.push_str(&format!("set \"{name}={value}\" && "));
@@ -52,6 +58,29 @@ pub fn with_env<'a>(
     }
     out.push_str(command);
     Ok(Cow::Owned(out))
+}
+
+/// The characters PowerShell ends a single-quoted string at: the ASCII apostrophe and the
+/// typographic single quotes U+2018 to U+201B. Doubling one makes it literal.
+const POWERSHELL_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+/// `value` as a PowerShell single-quoted string: nothing inside is expanded, and every quote
+/// character PowerShell knows is doubled.
+fn push_powershell_quoted(out: &mut String, value: &str) {
+    out.push('\'');
+    for c in value.chars() {
+        if POWERSHELL_QUOTES.contains(&c) {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+}
+
+/// Characters cmd.exe gives a meaning outside quotes (operators, escapes, variable and
+/// delayed expansion, quotes themselves) and control characters.
+fn cmd_special(c: char) -> bool {
+    matches!(c, '"' | '%' | '&' | '|' | '<' | '>' | '^' | '(' | ')' | '!') || c.is_control()
 }
 
 /// Names are `[A-Za-z_][A-Za-z0-9_]*`, the portable set every shell kind accepts.
@@ -92,8 +121,17 @@ mod tests {
             "$env:A = 'it''s $x'; $env:B_2 = 'plain'; cmd"
         );
         assert_eq!(
-            with_env("dir", &vars(&[("A", "a&b")]), ShellKind::Cmd).unwrap(),
-            "set \"A=a&b\" && dir"
+            with_env("dir", &vars(&[("A", "a b-c")]), ShellKind::Cmd).unwrap(),
+            "set \"A=a b-c\" && dir"
+        );
+        assert_eq!(
+            with_env(
+                "c",
+                &vars(&[("A", "x\u{2019}; whoami; #")]),
+                ShellKind::PowerShell
+            )
+            .unwrap(),
+            "$env:A = 'x\u{2019}\u{2019}; whoami; #'; c"
         );
     }
 
@@ -106,6 +144,12 @@ mod tests {
             ("A", "x\0y", ShellKind::Sh),
             ("A", "100%", ShellKind::Cmd),
             ("A", "say \"hi\"", ShellKind::Cmd),
+            ("A", "a&whoami", ShellKind::Cmd),
+            ("A", "a|b", ShellKind::Cmd),
+            ("A", "(x)", ShellKind::Cmd),
+            ("A", "^x", ShellKind::Cmd),
+            ("A", "x!y!", ShellKind::Cmd),
+            ("A", "a\tb", ShellKind::Cmd),
         ] {
             assert!(
                 with_env("c", &vars(&[(name, value)]), kind).is_err(),
@@ -113,5 +157,83 @@ mod tests {
             );
         }
         assert_eq!(with_env("c", &[], ShellKind::Cmd).unwrap(), "c");
+    }
+
+    /// PowerShell's lexing of a single-quoted string (about_Quoting_Rules): it opens and
+    /// closes at any of the five quote characters; two in a row stand for one. Returns the
+    /// string's value and the text after it.
+    fn powershell_single_quoted(text: &str) -> (String, &str) {
+        let mut chars = text.char_indices().peekable();
+        let (_, open) = chars.next().expect("a quote");
+        assert!(POWERSHELL_QUOTES.contains(&open));
+        let mut value = String::new();
+        while let Some((i, c)) = chars.next() {
+            if POWERSHELL_QUOTES.contains(&c) {
+                match chars.peek() {
+                    Some((_, next)) if POWERSHELL_QUOTES.contains(next) => {
+                        value.push(*next);
+                        chars.next();
+                    }
+                    _ => return (value, &text[i + c.len_utf8()..]),
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        panic!("unterminated string in {text:?}");
+    }
+
+    /// cmd.exe's view of a line: the characters it treats as operators or expansions outside
+    /// double quotes (a quote toggles the state).
+    fn cmd_live_specials(line: &str) -> Vec<char> {
+        let mut quoted = false;
+        let mut live = Vec::new();
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '%' | '!' => live.push(c),
+                '&' | '|' | '<' | '>' | '^' | '(' | ')' if !quoted => live.push(c),
+                _ => {}
+            }
+        }
+        live
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 500, failure_persistence: None, ..Default::default()
+        })]
+
+        /// Any value (Unicode, with every quote character PowerShell knows) comes back whole
+        /// as the string's value, and the string ends right where the assignment does.
+        #[test]
+        fn powershell_values_stay_data(value in "[^\u{0}]{0,40}|['\u{2018}-\u{201B}a;$ #`]{0,40}") {
+            let line = with_env("c", &vars(&[("V", &value)]), ShellKind::PowerShell).unwrap();
+            let rest = line.strip_prefix("$env:V = ").unwrap();
+            let (parsed, after) = powershell_single_quoted(rest);
+            proptest::prop_assert_eq!(parsed, value);
+            proptest::prop_assert_eq!(after, "; c");
+        }
+
+        /// Any value cmd accepts brings no operator or expansion into the line, neither in
+        /// raw mode nor inside the reference's `cmd.exe /s /c "..."` wrapper (which leaves it
+        /// outside quotes); the only live characters are the `&&` that joins the command.
+        #[test]
+        fn cmd_values_bring_no_operators(value in "[ -~\u{80}-\u{2FF}]{0,40}") {
+            match with_env("dir", &vars(&[("V", &value)]), ShellKind::Cmd) {
+                Err(_) => proptest::prop_assert!(value.chars().any(cmd_special)),
+                Ok(line) => {
+                    proptest::prop_assert_eq!(cmd_live_specials(&line), vec!['&', '&']);
+                    let wrapped = crate::shell::wrap(&line, ShellKind::Cmd, crate::ShellMode::Login);
+                    let inner = wrapped
+                        .strip_prefix("cmd.exe /s /c \"")
+                        .and_then(|w| w.strip_suffix('"'))
+                        .unwrap();
+                    let live = cmd_live_specials(inner);
+                    proptest::prop_assert!(live.iter().all(|c| *c == '&'), "{live:?} in {inner}");
+                    proptest::prop_assert_eq!(live.len(), 2);
+                }
+            }
+        }
     }
 }
