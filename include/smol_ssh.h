@@ -342,7 +342,9 @@ struct smol_ssh_error *smol_ssh_new(const struct smol_ssh_options *options,
  * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
  * returned, the connection is closed, the client's thread joined and the handle freed, so the
  * library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
- * this one has.
+ * this one has. Called from inside an output callback of a call on this client, it returns at
+ * once (waiting would wait for that very call): the call then ends DISCONNECTED and frees the
+ * client as it returns.
  *
  * # Safety
  * `client` is NULL or a live client, freed once.
@@ -677,7 +679,10 @@ smol_ssh_status smol_ssh_run_options_set_cancel(struct smol_ssh_run_options *opt
  * Streams output to `callback` (with `user` passed back) instead of collecting it: the
  * result's stdout/stderr are then empty. NULL removes the callback (output is collected).
  * The same deadline bounds the run; if the callback is slower than the command, the server
- * is made to wait (at most 4 MiB are buffered here).
+ * is made to wait (at most 4 MiB are buffered here), and past the deadline the callback is
+ * not called again (the output not handed over is in the result's stdout/stderr). A run
+ * copies its options when it starts: the callback may free them (or free the client, see
+ * `smol_ssh_free`).
  *
  * # Safety
  * `options`: NULL or live; `callback` must be safe to call with `user` on the calling thread

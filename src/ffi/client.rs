@@ -42,6 +42,34 @@ pub struct smol_ssh_client {
     /// Set when a panic was caught in a call on this client: its state may be damaged, so it
     /// refuses further work (SMOL_SSH_STATUS_PANIC) until it is freed.
     poisoned: AtomicBool,
+    /// `smol_ssh_free` was called from inside an output callback of a call on this client:
+    /// the last call to return frees it.
+    free_pending: AtomicBool,
+}
+
+thread_local! {
+    /// The clients whose output callbacks are running on this thread (innermost last), so
+    /// that `smol_ssh_free` called from inside one does not wait for its own call.
+    static IN_CALLBACK: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` (an output callback of a call on `client`) marked as such on this thread.
+fn in_callback<T>(client: *const smol_ssh_client, f: impl FnOnce() -> T) -> T {
+    struct Mark;
+    impl Drop for Mark {
+        fn drop(&mut self) {
+            IN_CALLBACK.with(|v| {
+                v.borrow_mut().pop();
+            });
+        }
+    }
+    IN_CALLBACK.with(|v| v.borrow_mut().push(client as usize));
+    let _mark = Mark;
+    f()
+}
+
+fn is_in_callback(client: *const smol_ssh_client) -> bool {
+    IN_CALLBACK.with(|v| v.borrow().contains(&(client as usize)))
 }
 
 /// A call in progress on a client; `smol_ssh_free` waits until none is left.
@@ -59,8 +87,18 @@ impl Drop for Call<'_> {
     fn drop(&mut self) {
         let mut calls = self.client.calls.lock().unwrap_or_else(|e| e.into_inner());
         *calls -= 1;
-        if *calls == 0 {
+        let last = *calls == 0;
+        if last {
             self.client.idle.notify_all();
+        }
+        drop(calls);
+        // Freed from inside a callback: the last call out frees the client (nothing touches
+        // it after this).
+        if last && self.client.free_pending.swap(false, Ordering::AcqRel) {
+            let ptr = self.client as *const smol_ssh_client as *mut smol_ssh_client;
+            // SAFETY: a pointer from Box::into_raw in smol_ssh_new; smol_ssh_free was called
+            // (so no new call may start) and this was the last call in progress.
+            drop(unsafe { Box::from_raw(ptr) });
         }
     }
 }
@@ -150,6 +188,7 @@ pub unsafe extern "C" fn smol_ssh_new(
                         calls: Mutex::new(0),
                         idle: Condvar::new(),
                         poisoned: AtomicBool::new(false),
+                        free_pending: AtomicBool::new(false),
                     }));
                     // SAFETY: as above.
                     unsafe { *client_out = client };
@@ -165,7 +204,9 @@ pub unsafe extern "C" fn smol_ssh_new(
 /// SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
 /// returned, the connection is closed, the client's thread joined and the handle freed, so the
 /// library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
-/// this one has.
+/// this one has. Called from inside an output callback of a call on this client, it returns at
+/// once (waiting would wait for that very call): the call then ends DISCONNECTED and frees the
+/// client as it returns.
 ///
 /// # Safety
 /// `client` is NULL or a live client, freed once.
@@ -179,6 +220,12 @@ pub unsafe extern "C" fn smol_ssh_free(client: *mut smol_ssh_client) {
                 return;
             };
             c.inner.shutdown();
+            // From inside an output callback, waiting would wait for our own call: the call
+            // frees the client when it returns instead.
+            if is_in_callback(client) {
+                c.free_pending.store(true, Ordering::Release);
+                return;
+            }
             let mut calls = c.calls.lock().unwrap_or_else(|e| e.into_inner());
             while *calls > 0 {
                 calls = c.idle.wait(calls).unwrap_or_else(|e| e.into_inner());
@@ -265,20 +312,23 @@ pub unsafe extern "C" fn smol_ssh_run_with(
                 if let Some(e) = &opts.first_error {
                     return Err(e.clone());
                 }
-                match opts.callback {
-                    None => call.client().run(command, &opts.options),
+                // Everything is copied now: the options may be freed from the callback.
+                let (callback, user, run_options) =
+                    (opts.callback, opts.user, opts.options.clone());
+                match callback {
+                    None => call.client().run(command, &run_options),
                     Some(callback) => {
                         call.client()
-                            .run_streaming(command, &opts.options, |stream, bytes| {
+                            .run_streaming(command, &run_options, |stream, bytes| {
                                 let stream = match stream {
                                     Stream::Stdout => smol_ssh_stream::SMOL_SSH_STREAM_STDOUT,
                                     Stream::Stderr => smol_ssh_stream::SMOL_SSH_STREAM_STDERR,
                                 };
                                 // SAFETY: the caller vouched for calling `callback` with `user` on this
                                 // thread; `bytes` outlives the call.
-                                let rc = unsafe {
-                                    callback(opts.user, stream as i32, bytes.as_ptr(), bytes.len())
-                                };
+                                let rc = in_callback(client, || unsafe {
+                                    callback(user, stream as i32, bytes.as_ptr(), bytes.len())
+                                });
                                 if rc == 0 {
                                     ControlFlow::Continue(())
                                 } else {

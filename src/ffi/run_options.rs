@@ -178,7 +178,10 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_cancel(
 /// Streams output to `callback` (with `user` passed back) instead of collecting it: the
 /// result's stdout/stderr are then empty. NULL removes the callback (output is collected).
 /// The same deadline bounds the run; if the callback is slower than the command, the server
-/// is made to wait (at most 4 MiB are buffered here).
+/// is made to wait (at most 4 MiB are buffered here), and past the deadline the callback is
+/// not called again (the output not handed over is in the result's stdout/stderr). A run
+/// copies its options when it starts: the callback may free them (or free the client, see
+/// `smol_ssh_free`).
 ///
 /// # Safety
 /// `options`: NULL or live; `callback` must be safe to call with `user` on the calling thread

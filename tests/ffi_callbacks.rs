@@ -1,0 +1,121 @@
+//! Output callbacks may free what they were given: their own run options, or the client
+//! itself (from inside a call on it). Neither is a use-after-free nor a deadlock.
+
+mod support;
+
+use std::ffi::{c_void, CString};
+use std::time::{Duration, Instant};
+
+use smol_ssh::ffi::client::*;
+use smol_ssh::ffi::result::*;
+use smol_ssh::ffi::run_options::*;
+use support::capi::CClient;
+use support::Sshd;
+
+/// What the callbacks below are given.
+struct State {
+    options: *mut smol_ssh_run_options,
+    client: *mut smol_ssh_client,
+    chunks: usize,
+}
+
+unsafe extern "C" fn frees_its_options(
+    user: *mut c_void,
+    _stream: i32,
+    _data: *const u8,
+    _len: usize,
+) -> i32 {
+    // SAFETY: `user` is the State of the test, alive for the run.
+    let state = unsafe { &mut *user.cast::<State>() };
+    state.chunks += 1;
+    if !state.options.is_null() {
+        // SAFETY: freed once, by this callback.
+        unsafe { smol_ssh_run_options_free(state.options) };
+        state.options = std::ptr::null_mut();
+    }
+    0
+}
+
+unsafe extern "C" fn frees_the_client(
+    user: *mut c_void,
+    _stream: i32,
+    _data: *const u8,
+    _len: usize,
+) -> i32 {
+    // SAFETY: as above.
+    let state = unsafe { &mut *user.cast::<State>() };
+    state.chunks += 1;
+    if !state.client.is_null() {
+        // SAFETY: freed once, by this callback, from inside a call on it.
+        unsafe { smol_ssh_free(state.client) };
+        state.client = std::ptr::null_mut();
+    }
+    0
+}
+
+fn run_with(
+    client: *mut smol_ssh_client,
+    command: &str,
+    callback: smol_ssh_output_fn,
+    state: &mut State,
+) -> (i32, usize) {
+    let command = CString::new(command).unwrap();
+    // SAFETY: live pointers; the state outlives the call.
+    unsafe {
+        let options = smol_ssh_run_options_new();
+        smol_ssh_run_options_set_timeout_ms(options, 10_000);
+        smol_ssh_run_options_set_shell_mode(options, 1);
+        smol_ssh_run_options_set_output_callback(options, callback, (state as *mut State).cast());
+        state.options = options;
+        let r = smol_ssh_run_with(client, command.as_ptr(), options);
+        let status = (*r).status as i32;
+        let kept = (*r).stdout_len;
+        smol_ssh_result_free(r);
+        if !state.options.is_null() {
+            smol_ssh_run_options_free(state.options);
+        }
+        (status, kept)
+    }
+}
+
+#[test]
+fn a_callback_may_free_its_own_run_options() {
+    let sshd = Sshd::start();
+    let c = CClient::new(&sshd, sshd.port);
+    let mut state = State {
+        options: std::ptr::null_mut(),
+        client: std::ptr::null_mut(),
+        chunks: 0,
+    };
+    let (status, _) = run_with(
+        c.0,
+        "for i in 1 2 3 4 5; do echo $i; sleep 0.05; done",
+        Some(frees_its_options),
+        &mut state,
+    );
+    assert_eq!(status, 0);
+    assert!(state.chunks >= 2, "{} chunks", state.chunks);
+    c.free();
+}
+
+#[test]
+fn a_callback_may_free_the_client() {
+    let sshd = Sshd::start();
+    let c = CClient::new(&sshd, sshd.port);
+    let mut state = State {
+        options: std::ptr::null_mut(),
+        client: c.0,
+        chunks: 0,
+    };
+    let t = Instant::now();
+    let (status, _) = run_with(
+        c.0,
+        "while :; do echo tick; sleep 0.05; done",
+        Some(frees_the_client),
+        &mut state,
+    );
+    let took = t.elapsed();
+    assert_eq!(status, smol_ssh::ErrorKind::Disconnected.code());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(state.client.is_null());
+}
