@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::hostkey::HostKeyPolicy;
+use crate::secret::Secret;
 use crate::shell::ShellKind;
 
 /// Everything a [`Client`](crate::Client) needs to reach a guest. Nothing connects when it is
@@ -20,9 +21,9 @@ pub struct Config {
     /// Private key file. When set, the password is not used for authentication.
     pub key_path: Option<PathBuf>,
     /// Passphrase of an encrypted private key.
-    pub key_passphrase: Option<String>,
+    pub key_passphrase: Option<Secret>,
     /// Password, used when no key file is given.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// Bounds TCP connect, banner, key exchange and authentication together; default 10 s, ≥ 1 s.
     pub connect_timeout: Duration,
     /// The guest's shell, for login-shell wrapping; default `sh`.

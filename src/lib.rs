@@ -22,6 +22,7 @@ mod error;
 pub mod ffi;
 mod hostkey;
 mod output;
+mod secret;
 pub mod shell;
 mod transfer;
 mod wait;
@@ -35,5 +36,6 @@ pub use config::{
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint, HostKeyPolicy};
 pub use output::{Output, Stream};
+pub use secret::Secret;
 pub use shell::{ShellKind, ShellMode};
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

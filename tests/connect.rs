@@ -77,7 +77,7 @@ fn password_right_and_wrong() {
     let (err, took) = connect_error(cfg.clone());
     assert_eq!(err.kind(), ErrorKind::AuthFailed, "{err}");
     assert!(took < Duration::from_secs(5));
-    cfg.password = Some(password);
+    cfg.password = Some(password.into());
     let out = Client::new(cfg).unwrap().run("echo pw", &raw(10)).unwrap();
     assert_eq!(out.stdout, b"pw\n");
 }

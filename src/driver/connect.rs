@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey;
 use crate::hostkey::HostKeyPolicy;
+use crate::secret::Secret;
 
 /// An authenticated SSH connection. Dropping it shuts the socket down first, so that libssh2
 /// never blocks (or leaks) trying to say goodbye on a dead or stalled transport.
@@ -279,14 +280,16 @@ fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Resul
                 ),
             ));
         }
-        let passphrase = config.key_passphrase.as_deref();
+        let passphrase = config.key_passphrase.as_ref().map(Secret::expose);
         w.until_done(session, stage, || {
             session.userauth_pubkey_file(user, None, key, passphrase)
         })?
         .map_err(|e| auth_error(&e, &format!("key {}", key.display()), user))?;
     } else if let Some(password) = &config.password {
-        w.until_done(session, stage, || session.userauth_password(user, password))?
-            .map_err(|e| auth_error(&e, "the password", user))?;
+        w.until_done(session, stage, || {
+            session.userauth_password(user, password.expose())
+        })?
+        .map_err(|e| auth_error(&e, "the password", user))?;
     } else {
         agent_auth(session, user, w)?;
     }
