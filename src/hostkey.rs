@@ -43,16 +43,22 @@ pub fn format_fingerprint(sha256: &[u8]) -> String {
 }
 
 /// Checks the key a server presented (its SHA-256 digest) against the policy. With
-/// [`HostKeyPolicy::AcceptFirst`], `remembered` holds the digest of the first key accepted.
+/// [`HostKeyPolicy::AcceptFirst`], `remembered` holds the digest of the first key of a
+/// connection that authenticated (the caller remembers it then, see [`remember`]): until one
+/// has, any key is accepted, so a key seen while a booting guest's sshd was restarting with
+/// new keys is not pinned.
 pub fn check(
     policy: &HostKeyPolicy,
-    remembered: &mut Option<[u8; 32]>,
+    remembered: &Option<[u8; 32]>,
     presented: [u8; 32],
     server: &str,
 ) -> Result<()> {
     let expected = match policy {
         HostKeyPolicy::Fingerprint(pin) => parse_fingerprint(pin)?,
-        HostKeyPolicy::AcceptFirst => *remembered.get_or_insert(presented),
+        HostKeyPolicy::AcceptFirst => match remembered {
+            Some(first) => *first,
+            None => return Ok(()),
+        },
         // Checked against the file by the driver, which has the raw key.
         HostKeyPolicy::KnownHosts { .. } => return Ok(()),
     };
@@ -71,6 +77,13 @@ pub fn check(
             format_fingerprint(&presented)
         ),
     ))
+}
+
+/// After a connection authenticated: the accept-first policy remembers its key.
+pub(crate) fn remember(policy: &HostKeyPolicy, remembered: &mut Option<[u8; 32]>, key: [u8; 32]) {
+    if matches!(policy, HostKeyPolicy::AcceptFirst) {
+        remembered.get_or_insert(key);
+    }
 }
 
 #[cfg(test)]
@@ -92,18 +105,21 @@ mod tests {
     fn accept_first_remembers_and_refuses_a_change() {
         let mut remembered = None;
         let policy = HostKeyPolicy::AcceptFirst;
-        check(&policy, &mut remembered, [1; 32], "h:22").unwrap();
-        check(&policy, &mut remembered, [1; 32], "h:22").unwrap();
-        let err = check(&policy, &mut remembered, [2; 32], "h:22").unwrap_err();
+        // Not remembered until a connection authenticated.
+        check(&policy, &remembered, [9; 32], "h:22").unwrap();
+        check(&policy, &remembered, [1; 32], "h:22").unwrap();
+        remember(&policy, &mut remembered, [1; 32]);
+        check(&policy, &remembered, [1; 32], "h:22").unwrap();
+        let err = check(&policy, &remembered, [2; 32], "h:22").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::HostKeyRejected);
     }
 
     #[test]
     fn pin_accepts_only_its_key() {
         let policy = HostKeyPolicy::Fingerprint(format_fingerprint(&[3; 32]));
-        let mut remembered = None;
-        check(&policy, &mut remembered, [3; 32], "h:22").unwrap();
-        let err = check(&policy, &mut remembered, [4; 32], "h:22").unwrap_err();
+        let remembered = None;
+        check(&policy, &remembered, [3; 32], "h:22").unwrap();
+        let err = check(&policy, &remembered, [4; 32], "h:22").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::HostKeyRejected);
     }
 }

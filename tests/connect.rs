@@ -112,6 +112,37 @@ fn a_host_key_that_changes_between_connects_is_refused() {
     assert!(err.message().contains("changed"), "{err}");
 }
 
+/// Guests regenerate host keys on first boot: a key seen by a connection that did not
+/// authenticate (here: a key not yet authorized) is not remembered, so the guest's next key is.
+#[test]
+fn accept_first_remembers_a_key_only_after_authentication() {
+    let mut sshd = Sshd::start();
+    // One client: a failed authentication, then a new host key, then success.
+    let flaky = sshd.new_authorized_key("late_key", "");
+    let mut late = support::config(&sshd);
+    late.key_path = Some(flaky.clone());
+    // Authorize only the original key for now: the late key fails.
+    let original = std::fs::read_to_string(sshd.dir().join("authorized_keys")).unwrap();
+    let first_line = original.lines().next().unwrap().to_owned() + "\n";
+    std::fs::write(sshd.dir().join("authorized_keys"), &first_line).unwrap();
+    let c = smol_ssh::Client::new(late).unwrap();
+    let err = c.run("true", &raw(10)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthFailed, "{err}");
+    // The guest restarts with a new host key and the late key authorized.
+    sshd.new_host_key();
+    std::fs::write(sshd.dir().join("authorized_keys"), &original).unwrap();
+    sshd.restart();
+    let out = c
+        .run("echo in", &raw(10))
+        .expect("the key seen before auth was not pinned");
+    assert_eq!(out.stdout, b"in\n");
+    // Now it is remembered: a further change is refused.
+    sshd.new_host_key();
+    sshd.restart();
+    let err = c.run("true", &raw(10)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
+}
+
 #[test]
 fn runs_reuse_one_connection() {
     let sshd = Sshd::start();

@@ -159,6 +159,7 @@ pub(crate) fn connect(
     }
 
     authenticate(&conn.session, config, &waiter)?;
+    hostkey::remember(&config.host_key, remembered, digest);
     Ok(conn)
 }
 
