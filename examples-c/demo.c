@@ -44,6 +44,7 @@ int main(void) {
   const char *user = getenv("SMOL_SSH_USER");
   const char *key = getenv("SMOL_SSH_KEY");
   const char *password = getenv("SMOL_SSH_PASSWORD");
+  const char *host_key = getenv("SMOL_SSH_HOST_KEY");
   smol_ssh_options *opts = smol_ssh_options_new();
   smol_ssh_client *client = NULL;
   smol_ssh_error *err;
@@ -61,6 +62,12 @@ int main(void) {
   if (user) smol_ssh_options_set_user(opts, user);
   if (key) smol_ssh_options_set_key_path(opts, key);
   if (password) smol_ssh_options_set_password(opts, password);
+  /* Host keys: pin the guest's fingerprint when you know it (whoever made the guest can);
+     a fresh VM guest can be trusted on first use instead. Unknown keys are refused by default. */
+  if (host_key)
+    smol_ssh_options_set_host_key_fingerprint(opts, host_key);
+  else
+    smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_ACCEPT_FIRST);
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts);
   if (err) {

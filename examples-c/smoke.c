@@ -1,7 +1,8 @@
 /*
  * smoke.c: exercises every exported function of smol-ssh, including NULL arguments, bad input
  * and free(NULL), against the sshd named by SMOL_SSH_HOST / SMOL_SSH_PORT / SMOL_SSH_USER /
- * SMOL_SSH_KEY. Prints one line per check; exits 0 when every check passed.
+ * SMOL_SSH_KEY, whose host key has the fingerprint SMOL_SSH_HOST_KEY (pinned; without it the
+ * first key is trusted). Prints one line per check; exits 0 when every check passed.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #include <pthread.h>
@@ -86,6 +87,42 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* What the host-key callback saw, and what it answers. */
+struct key_seen {
+  int answer;
+  int calls;
+  char key_type[64];
+  char fingerprint[64];
+  size_t key_len;
+};
+
+static int32_t decide_key(void *user, const char *key_type, const char *fingerprint,
+                          const uint8_t *key, size_t key_len) {
+  struct key_seen *seen = (struct key_seen *)user;
+  seen->calls++;
+  snprintf(seen->key_type, sizeof seen->key_type, "%s", key_type);
+  snprintf(seen->fingerprint, sizeof seen->fingerprint, "%s", fingerprint);
+  seen->key_len = key != NULL ? key_len : 0;
+  return seen->answer;
+}
+
+/* A client of the test server with a host-key policy: 0 the default, 1 a callback. */
+static smol_ssh_client *client_with(const char *host, unsigned port, const char *user,
+                                    const char *key, int policy, struct key_seen *seen) {
+  smol_ssh_options *o = smol_ssh_options_new();
+  smol_ssh_client *c = NULL;
+  smol_ssh_error *e;
+  smol_ssh_options_set_host(o, host);
+  smol_ssh_options_set_port(o, port);
+  smol_ssh_options_set_user(o, user);
+  if (key) smol_ssh_options_set_key_path(o, key);
+  if (policy == 1) smol_ssh_options_set_host_key_callback(o, decide_key, seen);
+  e = smol_ssh_new(o, &c);
+  smol_ssh_options_free(o);
+  smol_ssh_error_free(e);
+  return c;
+}
+
 static const char *env_or(const char *name, const char *fallback) {
   const char *v = getenv(name);
   return v && *v ? v : fallback;
@@ -96,6 +133,7 @@ int main(void) {
   unsigned port = (unsigned)atoi(env_or("SMOL_SSH_PORT", "22"));
   const char *user = env_or("SMOL_SSH_USER", "root");
   const char *key = getenv("SMOL_SSH_KEY");
+  const char *host_key = getenv("SMOL_SSH_HOST_KEY");
   const char bad_utf8[] = {'e', 'c', 'h', 'o', ' ', (char)0xff, (char)0xfe, 0};
   smol_ssh_options *opts;
   smol_ssh_client *client = NULL;
@@ -212,6 +250,24 @@ int main(void) {
         "set_keepalive_count_max");
   check(smol_ssh_options_set_max_output_bytes(opts, 1000) == SMOL_SSH_STATUS_OK,
         "set_max_output_bytes");
+  check(smol_ssh_options_set_host_key_policy(opts, 3) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+            smol_ssh_options_set_host_key_policy(NULL, 1) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "set_host_key_policy(3), (NULL options)");
+  smol_ssh_options_free(opts);
+  opts = smol_ssh_options_new();
+  smol_ssh_options_set_host(opts, host);
+  smol_ssh_options_set_port(opts, port);
+  smol_ssh_options_set_user(opts, user);
+  if (key) smol_ssh_options_set_key_path(opts, key);
+  smol_ssh_options_set_max_output_bytes(opts, 1000);
+  /* The host key, chosen explicitly: pinned when known, else trusted on first use. */
+  if (host_key)
+    check(smol_ssh_options_set_host_key_fingerprint(opts, host_key) == SMOL_SSH_STATUS_OK,
+          "set_host_key_fingerprint");
+  else
+    check(smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_ACCEPT_FIRST) ==
+              SMOL_SSH_STATUS_OK,
+          "set_host_key_policy(ACCEPT_FIRST)");
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts); /* everything was copied */
   check(err == NULL && client != NULL, "new");
@@ -221,6 +277,39 @@ int main(void) {
     return 1;
   }
   check(!smol_ssh_connected(client), "not connected before the first run");
+
+  /* Host-key policies: the default refuses an unknown key, and the presented key can be read;
+     a callback sees the key and decides. */
+  {
+    struct key_seen seen;
+    char fp[64];
+    smol_ssh_client *c = client_with(host, port, user, key, 0, NULL);
+    r = smol_ssh_run(c, "true", 10000, SMOL_SSH_SHELL_MODE_RAW);
+    check(r->status == SMOL_SSH_STATUS_HOST_KEY_REJECTED && strstr(r->error_message, "SHA256:"),
+          "default policy: an unknown host key is refused, naming its fingerprint");
+    smol_ssh_result_free(r);
+    check(smol_ssh_host_key_fingerprint(c, NULL, 0) == 50 &&
+              smol_ssh_host_key_fingerprint(c, fp, sizeof fp) == 50 &&
+              strncmp(fp, "SHA256:", 7) == 0 && (!host_key || strcmp(fp, host_key) == 0),
+          "host_key_fingerprint: the key presented");
+    check(smol_ssh_host_key_fingerprint(NULL, fp, sizeof fp) == 0, "host_key_fingerprint(NULL)");
+    smol_ssh_free(c);
+    memset(&seen, 0, sizeof seen);
+    c = client_with(host, port, user, key, 1, &seen);
+    r = smol_ssh_run(c, "true", 10000, SMOL_SSH_SHELL_MODE_RAW);
+    check(r->status == SMOL_SSH_STATUS_HOST_KEY_REJECTED && seen.calls == 1 &&
+              strcmp(seen.key_type, "ssh-ed25519") == 0 && seen.key_len > 32 &&
+              (!host_key || strcmp(seen.fingerprint, host_key) == 0),
+          "host-key callback: sees type, fingerprint and key; 0 refuses");
+    smol_ssh_result_free(r);
+    smol_ssh_free(c);
+    seen.answer = 1;
+    c = client_with(host, port, user, key, 1, &seen);
+    r = smol_ssh_run(c, "true", 10000, SMOL_SSH_SHELL_MODE_RAW);
+    check(r->status == SMOL_SSH_STATUS_OK && r->ok, "host-key callback: 1 accepts");
+    smol_ssh_result_free(r);
+    smol_ssh_free(c);
+  }
 
   /* Bad run arguments. */
   check(is_invalid(smol_ssh_run(NULL, "true", 5000, SMOL_SSH_SHELL_MODE_RAW)), "run(NULL client)");

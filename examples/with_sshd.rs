@@ -1,5 +1,6 @@
 //! Starts a private loopback sshd (the test fixture), runs the given program with
-//! SMOL_SSH_HOST / SMOL_SSH_PORT / SMOL_SSH_USER / SMOL_SSH_KEY pointing at it, stops the server
+//! SMOL_SSH_HOST / SMOL_SSH_PORT / SMOL_SSH_USER / SMOL_SSH_KEY pointing at it and
+//! SMOL_SSH_HOST_KEY holding its host key's fingerprint (to pin), stops the server
 //! and exits with the program's status. Used by `make demo` and `make smoke`.
 //!
 //! Usage: cargo run --example with_sshd -- PROGRAM [ARGS...]
@@ -26,6 +27,7 @@ fn main() {
         .env("SMOL_SSH_PORT", server.port.to_string())
         .env("SMOL_SSH_USER", &server.user)
         .env("SMOL_SSH_KEY", &server.key)
+        .env("SMOL_SSH_HOST_KEY", server.host_fingerprint())
         .status();
     drop(server);
     match status {

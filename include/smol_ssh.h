@@ -171,6 +171,38 @@ typedef int32_t smol_ssh_stream;
 #endif // __cplusplus
 
 /**
+ * Host-key policies that need no argument (`smol_ssh_options_set_host_key_policy`). Pins,
+ * known_hosts files and callbacks have setters of their own.
+ */
+enum smol_ssh_host_key_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The user's own `$HOME/.ssh/known_hosts`, strictly: an unknown or changed key is
+   * refused (OpenSSH in batch mode). The default.
+   */
+  SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS = 0,
+  /**
+   * Accept the key of the first connection that authenticates, then refuse any other for
+   * the life of the client (trust on first use; for fresh VM guests).
+   */
+  SMOL_SSH_HOST_KEY_ACCEPT_FIRST = 1,
+  /**
+   * Accept any key without checking it: only for throwaway guests on a private link.
+   */
+  SMOL_SSH_HOST_KEY_ACCEPT_ANY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smol_ssh_host_key_policy smol_ssh_host_key_policy;
+#else
+typedef int32_t smol_ssh_host_key_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Cancels runs from another thread. Made by `smol_ssh_cancel_new`, given to runs with
  * `smol_ssh_run_options_set_cancel`, triggered with `smol_ssh_cancel_trigger`, freed with
  * `smol_ssh_cancel_free` (run options keep their own reference, so freeing it only gives up
@@ -285,6 +317,19 @@ typedef struct smol_ssh_result {
 } smol_ssh_result;
 
 /**
+ * A host-key policy function: called during each connect, **on the client's internal
+ * thread**, with `user`, the key's type ("ssh-ed25519", ...), its fingerprint ("SHA256:...")
+ * and the key itself (`key_len` bytes, the SSH wire encoding); returns 1 to accept the key, 0
+ * to refuse it (SMOL_SSH_STATUS_HOST_KEY_REJECTED). The strings and bytes are valid during
+ * the call only.
+ */
+typedef int32_t (*smol_ssh_host_key_fn)(void *user,
+                                        const char *key_type,
+                                        const char *fingerprint,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+/**
  * Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
  * `data` points to `len` bytes valid only during the call. Called on the thread that called
  * `smol_ssh_run_with`, in order, never concurrently for one run. Return 0 to go on; any other
@@ -380,6 +425,19 @@ struct smol_ssh_result *smol_ssh_run(struct smol_ssh_client *client,
 struct smol_ssh_result *smol_ssh_run_with(struct smol_ssh_client *client,
                                           const char *command,
                                           const struct smol_ssh_run_options *options);
+
+/**
+ * Copies the fingerprint ("SHA256:...") of the host key the server presented at the last
+ * connect, accepted or not, into `buf` (NUL-terminated, truncated to `buf_len - 1` bytes) and
+ * returns its full length; 0 when no server has presented a key yet (or `client` is NULL).
+ * `buf` may be NULL to ask for the length (the fingerprint is 50 bytes).
+ *
+ * # Safety
+ * `client` is NULL or live; `buf` is NULL or writable for `buf_len` bytes.
+ */
+size_t smol_ssh_host_key_fingerprint(const struct smol_ssh_client *client,
+                                     char *buf,
+                                     size_t buf_len);
 
 /**
  * The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
@@ -524,15 +582,37 @@ smol_ssh_status smol_ssh_options_set_shell_kind(struct smol_ssh_options *options
                                                 int32_t shell_kind);
 
 /**
- * Accept only a host key with this OpenSSH SHA-256 fingerprint ("SHA256:" + base64, as
- * `ssh-keygen -lf` prints). NULL restores the default: accept the first key, then refuse any
- * other for the life of the client.
+ * Pins a host key: accept only keys with one of the fingerprints pinned so far (OpenSSH
+ * SHA-256: "SHA256:" + base64, as `ssh-keygen -lf` prints). Each call adds one; NULL removes
+ * them all and restores the default policy. Replaces any other policy.
  *
  * # Safety
  * As for `smol_ssh_options_set_host`.
  */
 smol_ssh_status smol_ssh_options_set_host_key_fingerprint(struct smol_ssh_options *options,
                                                           const char *fingerprint);
+
+/**
+ * Chooses a host-key policy from `smol_ssh_host_key_policy` (an integer; unknown values are
+ * SMOL_SSH_STATUS_INVALID_ARGUMENT). Replaces any other policy.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_options_set_host_key_policy(struct smol_ssh_options *options,
+                                                     int32_t policy);
+
+/**
+ * Decides host keys with `callback` (see `smol_ssh_host_key_fn`). NULL restores the default
+ * policy. Replaces any other policy.
+ *
+ * # Safety
+ * `options`: NULL or live; `callback` must be safe to call with `user` from any thread for
+ * as long as clients made from these options live.
+ */
+smol_ssh_status smol_ssh_options_set_host_key_callback(struct smol_ssh_options *options,
+                                                       smol_ssh_host_key_fn callback,
+                                                       void *user);
 
 /**
  * When nothing has come from the server for this long (milliseconds), check that it is still
@@ -572,8 +652,9 @@ smol_ssh_status smol_ssh_options_set_max_output_bytes(struct smol_ssh_options *o
  * Check host keys against an OpenSSH known_hosts file at `path` (plain or hashed entries,
  * `host` or `[host]:port`): a mismatch is SMOL_SSH_STATUS_HOST_KEY_REJECTED; an unknown host is
  * rejected too, unless `add_unknown` is true, in which case its key is appended to the file
- * (created if missing). NULL restores the default policy (accept the first key, then refuse
- * any other). Replaces a fingerprint pin, and the other way round.
+ * (created if missing); a key on a `@revoked` line is refused; a `@cert-authority` line for
+ * the host is refused (host certificates are not supported). NULL restores the default
+ * policy (the user's own known_hosts, strictly). Replaces any other policy.
  *
  * # Safety
  * As for `smol_ssh_options_set_host`.

@@ -70,7 +70,9 @@ struct Options {
   std::optional<std::string> password;
   std::chrono::milliseconds connect_timeout{10000};
   ShellKind shell_kind = ShellKind::sh;
-  std::optional<std::string> host_key_fingerprint;
+  std::optional<std::string> host_key_fingerprint; /* a pin (replaces host_key_policy) */
+  /* Unknown host keys are refused unless a policy that accepts them is chosen. */
+  smol_ssh_host_key_policy host_key_policy = SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS;
   std::optional<std::string> known_hosts;
   bool known_hosts_add_unknown = false;
   std::chrono::milliseconds keepalive_interval{15000};
@@ -151,6 +153,7 @@ class Client {
     smol_ssh_options_set_password(p, opt(o.password));
     smol_ssh_options_set_connect_timeout_ms(p, static_cast<uint64_t>(o.connect_timeout.count()));
     smol_ssh_options_set_shell_kind(p, static_cast<int32_t>(o.shell_kind));
+    smol_ssh_options_set_host_key_policy(p, static_cast<int32_t>(o.host_key_policy));
     if (o.known_hosts)
       smol_ssh_options_set_known_hosts(p, o.known_hosts->c_str(), o.known_hosts_add_unknown);
     if (o.host_key_fingerprint)

@@ -176,6 +176,12 @@ impl Client {
             .map(|_| ())
     }
 
+    /// The host key the server presented at the last connect, accepted or not (so that a
+    /// caller can show the fingerprint of a key it refused, and pin it once verified).
+    pub fn host_key(&self) -> Option<crate::HostKey> {
+        self.driver.host_key()
+    }
+
     /// The cipher negotiated by the current (or last) connection, e.g. "aes128-ctr".
     pub fn cipher(&self) -> Option<String> {
         self.driver.cipher()

@@ -28,7 +28,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// The guest's shell, for login-shell wrapping; default `sh`.
     pub shell_kind: ShellKind,
-    /// How the server's host key is checked; default accept-first-and-remember.
+    /// How the server's host key is checked; default the user's own known_hosts, strictly (an
+    /// unknown key is refused unless a policy that accepts it is chosen).
     pub host_key: HostKeyPolicy,
     /// When nothing has come from the server for this long, the client checks that it is
     /// still there (like OpenSSH's `ServerAliveInterval`); `Duration::ZERO` turns the check
@@ -67,7 +68,7 @@ impl Config {
             password: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             shell_kind: ShellKind::Sh,
-            host_key: HostKeyPolicy::AcceptFirst,
+            host_key: HostKeyPolicy::UserKnownHosts,
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
@@ -101,8 +102,15 @@ impl Config {
             }
         }
         match &self.host_key {
-            HostKeyPolicy::Fingerprint(fp) => {
-                crate::hostkey::parse_fingerprint(fp)?;
+            HostKeyPolicy::Fingerprints(pins) => {
+                if pins.is_empty() {
+                    return Err(Error::invalid(
+                        "host key policy: no fingerprint pinned (pin at least one)",
+                    ));
+                }
+                for pin in pins {
+                    crate::hostkey::parse_fingerprint(pin)?;
+                }
             }
             HostKeyPolicy::KnownHosts { path, .. } if path.as_os_str().is_empty() => {
                 return Err(Error::invalid("known_hosts path must not be empty"));
@@ -211,7 +219,7 @@ mod tests {
             ..Config::new("h")
         });
         bad.push(Config {
-            host_key: HostKeyPolicy::Fingerprint("MD5:aa".into()),
+            host_key: HostKeyPolicy::Fingerprints(vec!["MD5:aa".into()]),
             ..Config::new("h")
         });
         for c in bad {

@@ -34,7 +34,7 @@ pub use config::{
     DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use hostkey::{format_fingerprint, parse_fingerprint, HostKeyPolicy};
+pub use hostkey::{format_fingerprint, parse_fingerprint, HostKey, HostKeyCallback, HostKeyPolicy};
 pub use output::{Output, Stream};
 pub use secret::Secret;
 pub use shell::{ShellKind, ShellMode};

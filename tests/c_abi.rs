@@ -18,6 +18,7 @@ fn c_smoke_program_passes_against_sshd() {
         .env("SMOL_SSH_PORT", sshd.port.to_string())
         .env("SMOL_SSH_USER", &sshd.user)
         .env("SMOL_SSH_KEY", &sshd.key)
+        .env("SMOL_SSH_HOST_KEY", sshd.host_fingerprint())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

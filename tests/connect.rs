@@ -86,14 +86,14 @@ fn password_right_and_wrong() {
 fn pinned_fingerprint_accepts_its_key_and_rejects_others() {
     let sshd = Sshd::start();
     let mut cfg = config(&sshd);
-    cfg.host_key = HostKeyPolicy::Fingerprint(sshd.host_fingerprint());
+    cfg.host_key = HostKeyPolicy::Fingerprints(vec![sshd.host_fingerprint()]);
     let out = Client::new(cfg.clone())
         .unwrap()
         .run("echo pinned", &raw(10))
         .unwrap();
     assert_eq!(out.stdout, b"pinned\n");
 
-    cfg.host_key = HostKeyPolicy::Fingerprint(smol_ssh::format_fingerprint(&[0; 32]));
+    cfg.host_key = HostKeyPolicy::Fingerprints(vec![smol_ssh::format_fingerprint(&[0; 32])]);
     let (err, took) = connect_error(cfg);
     assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
     assert!(err.message().contains(&sshd.host_fingerprint()), "{err}");
@@ -103,7 +103,9 @@ fn pinned_fingerprint_accepts_its_key_and_rejects_others() {
 #[test]
 fn a_host_key_that_changes_between_connects_is_refused() {
     let mut sshd = Sshd::start();
-    let c = client(&sshd);
+    let mut cfg = config(&sshd);
+    cfg.host_key = HostKeyPolicy::AcceptFirst;
+    let c = Client::new(cfg).unwrap();
     c.run("true", &raw(10)).unwrap();
     sshd.new_host_key();
     sshd.restart();
@@ -121,6 +123,7 @@ fn accept_first_remembers_a_key_only_after_authentication() {
     let flaky = sshd.new_authorized_key("late_key", "");
     let mut late = support::config(&sshd);
     late.key_path = Some(flaky.clone());
+    late.host_key = HostKeyPolicy::AcceptFirst;
     // Authorize only the original key for now: the late key fails.
     let original = std::fs::read_to_string(sshd.dir().join("authorized_keys")).unwrap();
     let first_line = original.lines().next().unwrap().to_owned() + "\n";
@@ -243,7 +246,7 @@ fn wait_on_a_closed_port_times_out_naming_the_port() {
 fn wait_gives_up_at_once_on_a_rejected_host_key() {
     let sshd = Sshd::start();
     let mut cfg = config(&sshd);
-    cfg.host_key = HostKeyPolicy::Fingerprint(smol_ssh::format_fingerprint(&[9; 32]));
+    cfg.host_key = HostKeyPolicy::Fingerprints(vec![smol_ssh::format_fingerprint(&[9; 32])]);
     let c = Client::new(cfg).unwrap();
     let start = Instant::now();
     let err = c

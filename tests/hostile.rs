@@ -24,7 +24,7 @@ fn ordinary_commands_work_against_the_scripted_server() {
 #[test]
 fn endless_lines_before_the_banner_neither_stretch_the_run_nor_hold_free() {
     let h = Hostile::start("junk-banner");
-    let c = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port);
+    let c = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port, None);
     let t = Instant::now();
     let run = c.run("echo hi", Duration::from_secs(1));
     let took = t.elapsed();
@@ -197,7 +197,7 @@ fn exit_statuses_above_255_and_2_pow_31_come_back_exactly() {
         assert!(!out.ok());
     }
     // Through the C ABI: has_exit_status and exit_status tell 2^32-1 from unknown.
-    let cc = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port);
+    let cc = support::capi::CClient::with_key("guest", &h.key.display().to_string(), h.port, None);
     let r = cc.run("exit 4294967295", Duration::from_secs(5));
     assert_eq!((r.status, r.exit_code), (0, -1));
     assert!(r.has_exit_status);
@@ -270,7 +270,7 @@ fn free_returns_at_once_in_every_row() {
         "data-after-eof",
         "junk-storm 1000",
     ] {
-        let c = support::capi::CClient::with_key("guest", &key, h.port);
+        let c = support::capi::CClient::with_key("guest", &key, h.port, None);
         let run = std::thread::spawn(move || c.run(script, Duration::from_secs(30)));
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();

@@ -115,7 +115,12 @@ fn close_during_a_root_run_kills_it() {
 #[test]
 fn free_during_a_root_run_kills_it() {
     let Some((sshd, _)) = root_sshd() else { return };
-    let c = support::capi::CClient::with_key("root", &sshd.key.display().to_string(), sshd.port);
+    let c = support::capi::CClient::with_key(
+        "root",
+        &sshd.key.display().to_string(),
+        sshd.port,
+        Some(&sshd.host_fingerprint()),
+    );
     let marker = "sleep 77.34";
     let run = thread::spawn(move || c.run(marker, Duration::from_secs(30)));
     thread::sleep(Duration::from_millis(800));

@@ -90,3 +90,68 @@ fn an_unknown_host_is_rejected_or_added_in_openssh_format() {
     );
     assert_eq!(fs::read_to_string(&file).unwrap().lines().count(), 1);
 }
+
+#[test]
+fn a_revoked_key_is_refused_even_with_a_matching_entry() {
+    let sshd = Sshd::start();
+    let file = sshd.dir().join("known_hosts_revoked");
+    let entry = entry(&sshd, "host_ed25519.pub");
+    let key_part = entry.split_once(' ').unwrap().1;
+    fs::write(&file, format!("{entry}@revoked * {key_part}")).unwrap();
+    let err = run_with(&sshd, policy(&file, true)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
+    assert!(err.message().contains("revoked"), "{err}");
+}
+
+#[test]
+fn a_cert_authority_for_the_host_is_refused_with_a_clear_message() {
+    let sshd = Sshd::start();
+    let file = sshd.dir().join("known_hosts_ca");
+    let ca = entry(&sshd, "other_ed25519.pub");
+    let ca_line = format!(
+        "@cert-authority [127.0.0.1]:* {}",
+        ca.split_once(' ').unwrap().1
+    );
+    fs::write(&file, ca_line).unwrap();
+    let err = run_with(&sshd, policy(&file, false)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
+    assert!(err.message().contains("certificate"), "{err}");
+}
+
+#[test]
+fn the_presented_key_can_be_read_and_pinned_after_a_refusal() {
+    let sshd = Sshd::start();
+    // The default policy: the user's own known_hosts, which does not know this server.
+    let mut cfg = config(&sshd);
+    cfg.host_key = HostKeyPolicy::default();
+    let c = Client::new(cfg).unwrap();
+    let err = c.run("echo hi", &raw(10)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
+    let key = c.host_key().expect("the key presented");
+    assert_eq!(key.fingerprint, sshd.host_fingerprint());
+    assert_eq!(key.key_type, "ssh-ed25519");
+    assert!(err.message().contains(&key.fingerprint), "{err}");
+    // Pinned (several pins: any one may match), it is accepted.
+    let pins = vec![
+        smol_ssh::format_fingerprint(&[1; 32]),
+        key.fingerprint.clone(),
+    ];
+    assert_eq!(
+        run_with(&sshd, HostKeyPolicy::Fingerprints(pins))
+            .unwrap()
+            .stdout,
+        b"hi\n"
+    );
+    // A callback sees the same key.
+    let seen = key.clone();
+    let callback = smol_ssh::HostKeyCallback::new(move |k| *k == seen);
+    assert_eq!(
+        run_with(&sshd, HostKeyPolicy::Callback(callback))
+            .unwrap()
+            .stdout,
+        b"hi\n"
+    );
+    let refuse = smol_ssh::HostKeyCallback::new(|_| false);
+    let err = run_with(&sshd, HostKeyPolicy::Callback(refuse)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
+}

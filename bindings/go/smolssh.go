@@ -136,13 +136,26 @@ type Options struct {
 	Password             string
 	ConnectTimeout       time.Duration
 	ShellKind            ShellKind
-	HostKeyFingerprint   string // "SHA256:..." pin
+	HostKeyFingerprint   string // "SHA256:..." pin (replaces HostKeyPolicy)
+	HostKeyPolicy        HostKeyPolicy
 	KnownHosts           string // OpenSSH known_hosts file
 	KnownHostsAddUnknown bool
 	KeepaliveInterval    time.Duration
 	KeepaliveCountMax    int
 	MaxOutputBytes       int64
 }
+
+// HostKeyPolicy chooses how unknown host keys are treated: refused by default.
+type HostKeyPolicy int
+
+const (
+	// HostKeyUserKnownHosts checks the user's own ~/.ssh/known_hosts, strictly (the default).
+	HostKeyUserKnownHosts HostKeyPolicy = C.SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS
+	// HostKeyAcceptFirst trusts the key of the first connection that authenticates (fresh VM guests).
+	HostKeyAcceptFirst HostKeyPolicy = C.SMOL_SSH_HOST_KEY_ACCEPT_FIRST
+	// HostKeyAcceptAny accepts any key without checking it.
+	HostKeyAcceptAny HostKeyPolicy = C.SMOL_SSH_HOST_KEY_ACCEPT_ANY
+)
 
 // Stream says which output stream a chunk came from.
 type Stream int
@@ -255,6 +268,7 @@ func New(o Options) (*Client, error) {
 	if o.KnownHosts != "" {
 		C.smol_ssh_options_set_known_hosts(opts, str(o.KnownHosts), C.bool(o.KnownHostsAddUnknown))
 	}
+	C.smol_ssh_options_set_host_key_policy(opts, C.int32_t(o.HostKeyPolicy))
 	if o.HostKeyFingerprint != "" {
 		C.smol_ssh_options_set_host_key_fingerprint(opts, str(o.HostKeyFingerprint))
 	}

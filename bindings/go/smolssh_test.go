@@ -19,7 +19,8 @@ func guest(t *testing.T) Options {
 		t.Fatal("SMOL_SSH_HOST is not set: run these tests through tests/go.sh")
 	}
 	port, _ := strconv.Atoi(os.Getenv("SMOL_SSH_PORT"))
-	return Options{Host: host, Port: port, User: os.Getenv("SMOL_SSH_USER"), KeyPath: os.Getenv("SMOL_SSH_KEY")}
+	return Options{Host: host, Port: port, User: os.Getenv("SMOL_SSH_USER"), KeyPath: os.Getenv("SMOL_SSH_KEY"),
+		HostKeyFingerprint: os.Getenv("SMOL_SSH_HOST_KEY")}
 }
 
 func client(t *testing.T) *Client {

@@ -16,7 +16,7 @@ use super::ssh_error::{code, code_of, nb};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey;
-use crate::hostkey::HostKeyPolicy;
+use crate::hostkey::{HostKey, HostKeyPolicy};
 use crate::secret::Secret;
 
 /// An authenticated SSH connection. Dropping it shuts the socket down first, so that libssh2
@@ -102,6 +102,7 @@ impl Attempt<'_> {
 pub(crate) fn connect(
     config: &Config,
     remembered: &mut Option<[u8; 32]>,
+    seen: &mut Option<HostKey>,
     attempt: &Attempt<'_>,
 ) -> Result<Conn> {
     let server = format!("{}:{}", config.host, config.port);
@@ -151,11 +152,31 @@ pub(crate) fn connect(
                 format!("{server} presented no usable host key"),
             )
         })?;
+    let key = presented_key(&conn.session, digest, &server)?;
+    *seen = Some(key.clone());
     match &config.host_key {
-        HostKeyPolicy::KnownHosts { path, add_unknown } => {
-            known_hosts::check(&conn.session, path, *add_unknown, &config.host, config.port)?
+        HostKeyPolicy::KnownHosts { path, add_unknown } => known_hosts::check(
+            &conn.session,
+            &key,
+            path,
+            *add_unknown,
+            &config.host,
+            config.port,
+        )?,
+        HostKeyPolicy::UserKnownHosts => {
+            let path = known_hosts::user_file().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::HostKeyRejected,
+                    format!(
+                        "{server} presented {} {}, and there is no $HOME/.ssh/known_hosts to \
+                         check it against: choose a host-key policy",
+                        key.key_type, key.fingerprint
+                    ),
+                )
+            })?;
+            known_hosts::check(&conn.session, &key, &path, false, &config.host, config.port)?
         }
-        policy => hostkey::check(policy, remembered, digest, &server)?,
+        policy => hostkey::check(policy, remembered, &key, digest, &server)?,
     }
 
     authenticate(&conn.session, config, &waiter)?;
@@ -221,6 +242,23 @@ fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
             budget.as_secs_f64()
         ),
     )
+}
+
+/// The key the server presented: its type, fingerprint and bytes.
+fn presented_key(session: &Session, digest: [u8; 32], server: &str) -> Result<HostKey> {
+    let (key, kind) = session.host_key().ok_or_else(|| {
+        Error::new(
+            ErrorKind::HostKeyRejected,
+            format!("{server} presented no host key"),
+        )
+    })?;
+    Ok(HostKey {
+        key_type: known_hosts::key_type_name(kind)
+            .unwrap_or("unknown")
+            .to_owned(),
+        fingerprint: hostkey::format_fingerprint(&digest),
+        key: key.to_vec(),
+    })
 }
 
 /// What libssh2 may receive during a connect before the deadline and close are looked at.

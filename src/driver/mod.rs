@@ -52,6 +52,7 @@ impl Driver {
                 waker,
                 connected: AtomicBool::new(false),
                 cipher: Mutex::new(None),
+                host_key: Mutex::new(None),
             }),
             config: Arc::new(config),
             thread: Mutex::new(None),
@@ -104,6 +105,14 @@ impl Driver {
 
     pub(crate) fn connected(&self) -> bool {
         self.shared.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn host_key(&self) -> Option<crate::hostkey::HostKey> {
+        self.shared
+            .host_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn cipher(&self) -> Option<String> {

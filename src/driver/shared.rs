@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::job::Request;
 use super::poll::Waker;
 use crate::cancel::Wake;
+use crate::hostkey::HostKey;
 
 /// What caller threads and the driver thread share.
 pub(crate) struct Shared {
@@ -16,6 +17,8 @@ pub(crate) struct Shared {
     pub(super) connected: AtomicBool,
     /// The cipher of the current (or last) connection.
     pub(super) cipher: Mutex<Option<String>>,
+    /// The host key the server presented at the last connect (accepted or not).
+    pub(super) host_key: Mutex<Option<HostKey>>,
 }
 
 /// Requests handed to the driver, and whether the client is being freed.
@@ -40,6 +43,10 @@ impl Shared {
 
     pub(super) fn inbox(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn set_host_key(&self, key: Option<HostKey>) {
+        *self.host_key.lock().unwrap_or_else(|e| e.into_inner()) = key;
     }
 
     pub(super) fn set_cipher(&self, cipher: Option<String>) {

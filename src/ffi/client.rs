@@ -343,6 +343,43 @@ pub unsafe extern "C" fn smol_ssh_run_with(
     )
 }
 
+/// Copies the fingerprint ("SHA256:...") of the host key the server presented at the last
+/// connect, accepted or not, into `buf` (NUL-terminated, truncated to `buf_len - 1` bytes) and
+/// returns its full length; 0 when no server has presented a key yet (or `client` is NULL).
+/// `buf` may be NULL to ask for the length (the fingerprint is 50 bytes).
+///
+/// # Safety
+/// `client` is NULL or live; `buf` is NULL or writable for `buf_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_host_key_fingerprint(
+    client: *const smol_ssh_client,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> usize {
+    guard(
+        || 0,
+        || {
+            // SAFETY: per the contract.
+            let Some(c) = (unsafe { client.as_ref() }) else {
+                return 0;
+            };
+            let Some(key) = c.inner.host_key() else {
+                return 0;
+            };
+            let fp = key.fingerprint.as_bytes();
+            if !buf.is_null() && buf_len > 0 {
+                let n = fp.len().min(buf_len - 1);
+                // SAFETY: `buf` is writable for `buf_len` bytes, and n + 1 <= buf_len.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(fp.as_ptr(), buf.cast::<u8>(), n);
+                    *buf.add(n) = 0;
+                }
+            }
+            fp.len()
+        },
+    )
+}
+
 /// The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
 /// then until a full connect (handshake and auth) succeeds, backing off from 20 ms up to
 /// `interval_ms` (0 means the default, 100 ms), all within `timeout_ms` (> 0). The connection

@@ -1,7 +1,7 @@
 //! `smol_ssh_options`: connection options built with setters, so that options can be added
 //! later without breaking programs built against an older header.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
 use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
@@ -9,7 +9,7 @@ use super::setter::{self, Sticky};
 use super::status::smol_ssh_status;
 use crate::config::{self, Config};
 use crate::error::Error;
-use crate::hostkey::HostKeyPolicy;
+use crate::hostkey::{HostKey, HostKeyCallback, HostKeyPolicy};
 use crate::shell::ShellKind;
 
 /// The guest's shell, for login-shell wrapping (`smol_ssh_options_set_shell_kind`).
@@ -241,9 +241,9 @@ pub unsafe extern "C" fn smol_ssh_options_set_shell_kind(
     }
 }
 
-/// Accept only a host key with this OpenSSH SHA-256 fingerprint ("SHA256:" + base64, as
-/// `ssh-keygen -lf` prints). NULL restores the default: accept the first key, then refuse any
-/// other for the life of the client.
+/// Pins a host key: accept only keys with one of the fingerprints pinned so far (OpenSSH
+/// SHA-256: "SHA256:" + base64, as `ssh-keygen -lf` prints). Each call adds one; NULL removes
+/// them all and restores the default policy. Replaces any other policy.
 ///
 /// # Safety
 /// As for `smol_ssh_options_set_host`.
@@ -254,11 +254,132 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "host_key_fingerprint", |c| {
-            c.host_key = match opt_str_arg(fingerprint, "host_key_fingerprint")? {
-                None => HostKeyPolicy::AcceptFirst,
+            match opt_str_arg(fingerprint, "host_key_fingerprint")? {
+                None => c.host_key = HostKeyPolicy::default(),
                 Some(fp) => {
                     crate::hostkey::parse_fingerprint(fp)?;
-                    HostKeyPolicy::Fingerprint(fp.to_owned())
+                    match &mut c.host_key {
+                        HostKeyPolicy::Fingerprints(pins) => pins.push(fp.to_owned()),
+                        other => *other = HostKeyPolicy::Fingerprints(vec![fp.to_owned()]),
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Host-key policies that need no argument (`smol_ssh_options_set_host_key_policy`). Pins,
+/// known_hosts files and callbacks have setters of their own.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_host_key_policy {
+    /// The user's own `$HOME/.ssh/known_hosts`, strictly: an unknown or changed key is
+    /// refused (OpenSSH in batch mode). The default.
+    SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS = 0,
+    /// Accept the key of the first connection that authenticates, then refuse any other for
+    /// the life of the client (trust on first use; for fresh VM guests).
+    SMOL_SSH_HOST_KEY_ACCEPT_FIRST = 1,
+    /// Accept any key without checking it: only for throwaway guests on a private link.
+    SMOL_SSH_HOST_KEY_ACCEPT_ANY = 2,
+}
+
+/// Chooses a host-key policy from `smol_ssh_host_key_policy` (an integer; unknown values are
+/// SMOL_SSH_STATUS_INVALID_ARGUMENT). Replaces any other policy.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_host_key_policy(
+    options: *mut smol_ssh_options,
+    policy: i32,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "host_key_policy", |c| {
+            c.host_key = match policy {
+                0 => HostKeyPolicy::UserKnownHosts,
+                1 => HostKeyPolicy::AcceptFirst,
+                2 => HostKeyPolicy::AcceptAny,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "{other} is not a smol_ssh_host_key_policy"
+                    )))
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// A host-key policy function: called during each connect, **on the client's internal
+/// thread**, with `user`, the key's type ("ssh-ed25519", ...), its fingerprint ("SHA256:...")
+/// and the key itself (`key_len` bytes, the SSH wire encoding); returns 1 to accept the key, 0
+/// to refuse it (SMOL_SSH_STATUS_HOST_KEY_REJECTED). The strings and bytes are valid during
+/// the call only.
+pub type smol_ssh_host_key_fn = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        key_type: *const c_char,
+        fingerprint: *const c_char,
+        key: *const u8,
+        key_len: usize,
+    ) -> i32,
+>;
+
+/// The caller's function and pointer, which the caller vouched are safe to use from the
+/// client's thread.
+struct ForeignHostKeyFn {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *const u8, usize) -> i32,
+    user: *mut c_void,
+}
+// SAFETY: the caller of smol_ssh_options_set_host_key_callback guarantees that `f` may be
+// called with `user` from any thread.
+unsafe impl Send for ForeignHostKeyFn {}
+// SAFETY: as above.
+unsafe impl Sync for ForeignHostKeyFn {}
+
+impl ForeignHostKeyFn {
+    /// Asks the caller's function about `key`: true when it returned 1.
+    fn accepts(&self, key: &HostKey) -> bool {
+        let to_c = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+        let (kind, fp) = (to_c(&key.key_type), to_c(&key.fingerprint));
+        // SAFETY: the caller vouched for calling `f` with `user` from this thread; the strings
+        // and bytes outlive the call.
+        let rc = unsafe {
+            (self.f)(
+                self.user,
+                kind.as_ptr(),
+                fp.as_ptr(),
+                key.key.as_ptr(),
+                key.key.len(),
+            )
+        };
+        rc == 1
+    }
+}
+
+/// Decides host keys with `callback` (see `smol_ssh_host_key_fn`). NULL restores the default
+/// policy. Replaces any other policy.
+///
+/// # Safety
+/// `options`: NULL or live; `callback` must be safe to call with `user` from any thread for
+/// as long as clients made from these options live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_host_key_callback(
+    options: *mut smol_ssh_options,
+    callback: smol_ssh_host_key_fn,
+    user: *mut c_void,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "host_key_callback", |c| {
+            c.host_key = match callback {
+                None => HostKeyPolicy::default(),
+                Some(f) => {
+                    let foreign = ForeignHostKeyFn { f, user };
+                    HostKeyPolicy::Callback(HostKeyCallback::new(move |key: &HostKey| {
+                        foreign.accepts(key)
+                    }))
                 }
             };
             Ok(())
@@ -330,8 +451,9 @@ pub unsafe extern "C" fn smol_ssh_options_set_max_output_bytes(
 /// Check host keys against an OpenSSH known_hosts file at `path` (plain or hashed entries,
 /// `host` or `[host]:port`): a mismatch is SMOL_SSH_STATUS_HOST_KEY_REJECTED; an unknown host is
 /// rejected too, unless `add_unknown` is true, in which case its key is appended to the file
-/// (created if missing). NULL restores the default policy (accept the first key, then refuse
-/// any other). Replaces a fingerprint pin, and the other way round.
+/// (created if missing); a key on a `@revoked` line is refused; a `@cert-authority` line for
+/// the host is refused (host certificates are not supported). NULL restores the default
+/// policy (the user's own known_hosts, strictly). Replaces any other policy.
 ///
 /// # Safety
 /// As for `smol_ssh_options_set_host`.
@@ -344,7 +466,7 @@ pub unsafe extern "C" fn smol_ssh_options_set_known_hosts(
     unsafe {
         set(options, "known_hosts", |c| {
             c.host_key = match opt_str_arg(path, "known_hosts")? {
-                None => HostKeyPolicy::AcceptFirst,
+                None => HostKeyPolicy::default(),
                 Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
                 Some(path) => HostKeyPolicy::KnownHosts {
                     path: path.into(),

@@ -38,10 +38,17 @@ impl CClient {
     /// A client of `sshd` on `port` (the fixture's own port unless a proxy or a scripted server
     /// stands in front).
     pub fn new(sshd: &Sshd, port: u16) -> CClient {
-        Self::with_key(&sshd.user, &sshd.key.display().to_string(), port)
+        Self::with_key(
+            &sshd.user,
+            &sshd.key.display().to_string(),
+            port,
+            Some(&sshd.host_fingerprint()),
+        )
     }
 
-    pub fn with_key(user: &str, key: &str, port: u16) -> CClient {
+    /// A client of `user` with `key` on `port`; the host key pinned to `fingerprint`, or any
+    /// accepted (a scripted server's key is made afresh at each start).
+    pub fn with_key(user: &str, key: &str, port: u16, fingerprint: Option<&str>) -> CClient {
         // SAFETY: every pointer passed is live and NUL-terminated for the call.
         unsafe {
             let o = smol_ssh_options_new();
@@ -55,6 +62,11 @@ impl CClient {
                 smol_ssh_options_set_key_path(o, cstr(key).as_ptr()) as i32,
                 0
             );
+            let pinned = match fingerprint {
+                Some(fp) => smol_ssh_options_set_host_key_fingerprint(o, cstr(fp).as_ptr()),
+                None => smol_ssh_options_set_host_key_policy(o, 2),
+            };
+            assert_eq!(pinned as i32, 0);
             let mut client = std::ptr::null_mut();
             let err = smol_ssh_new(o, &mut client);
             assert!(err.is_null());

@@ -66,6 +66,8 @@ impl Hostile {
         c.user = "guest".into();
         c.key_path = Some(self.key.clone());
         c.connect_timeout = Duration::from_secs(5);
+        // Its key is made afresh at each start.
+        c.host_key = smol_ssh::HostKeyPolicy::AcceptAny;
         c
     }
 

@@ -19,6 +19,8 @@ pub fn config(sshd: &Sshd) -> Config {
     c.user = sshd.user.clone();
     c.key_path = Some(sshd.key.clone());
     c.connect_timeout = Duration::from_secs(5);
+    // The fixture's host key is known: pinned, as callers who made the guest can.
+    c.host_key = smol_ssh::HostKeyPolicy::Fingerprints(vec![sshd.host_fingerprint()]);
     c
 }
 

@@ -121,6 +121,10 @@ _ERRORS = {
 
 _SHELL_KINDS = {"sh": 0, "powershell": 1, "cmd": 2}
 _SHELL_MODES = {"login": 0, "raw": 1}
+# Unknown host keys are refused unless a policy that accepts them is chosen: "known_hosts"
+# (the user's own ~/.ssh/known_hosts, strictly; the default), "accept_first" (trust on first
+# use, for fresh VM guests), "accept_any" (no check). Pins and files have options of their own.
+_HOST_KEY_POLICIES = {"known_hosts": 0, "accept_first": 1, "accept_any": 2}
 
 
 class _CResult(Structure):
@@ -180,6 +184,7 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_options_set_connect_timeout_ms": ([c_void_p, c_uint64], c_int32),
         "smol_ssh_options_set_shell_kind": ([c_void_p, c_int32], c_int32),
         "smol_ssh_options_set_host_key_fingerprint": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_host_key_policy": ([c_void_p, c_int32], c_int32),
         "smol_ssh_options_set_known_hosts": ([c_void_p, c_char_p, c_bool], c_int32),
         "smol_ssh_options_set_keepalive_interval_ms": ([c_void_p, c_uint64], c_int32),
         "smol_ssh_options_set_keepalive_count_max": ([c_void_p, c_uint32], c_int32),
@@ -344,6 +349,7 @@ class SSHClient:
         shell_kind: str = "sh",
         key_passphrase: Optional[str] = None,
         host_key_fingerprint: Optional[str] = None,
+        host_key_policy: str = "known_hosts",
         known_hosts: Optional[str] = None,
         known_hosts_add_unknown: bool = False,
         keepalive_interval: float = 15.0,
@@ -353,6 +359,8 @@ class SSHClient:
         self._handle = None
         if shell_kind not in _SHELL_KINDS:
             raise InvalidArgument(1, f"shell_kind must be one of {sorted(_SHELL_KINDS)}")
+        if host_key_policy not in _HOST_KEY_POLICIES:
+            raise InvalidArgument(1, f"host_key_policy must be one of {sorted(_HOST_KEY_POLICIES)}")
         if not isinstance(port, int) or not 0 < port < 65536:
             raise InvalidArgument(1, "port must be within 1-65535")
         def enc(value):
@@ -368,6 +376,7 @@ class SSHClient:
             _lib.smol_ssh_options_set_password(opts, enc(password))
             _lib.smol_ssh_options_set_connect_timeout_ms(opts, _ms(connect_timeout, "connect_timeout"))
             _lib.smol_ssh_options_set_shell_kind(opts, _SHELL_KINDS[shell_kind])
+            _lib.smol_ssh_options_set_host_key_policy(opts, _HOST_KEY_POLICIES[host_key_policy])
             if known_hosts is not None:
                 _lib.smol_ssh_options_set_known_hosts(opts, enc(known_hosts), known_hosts_add_unknown)
             if host_key_fingerprint is not None:

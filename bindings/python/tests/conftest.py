@@ -18,6 +18,7 @@ def guest():
         port=int(os.environ.get("SMOL_SSH_PORT", "22")),
         user=os.environ.get("SMOL_SSH_USER", "root"),
         key_path=os.environ.get("SMOL_SSH_KEY"),
+        host_key_fingerprint=os.environ.get("SMOL_SSH_HOST_KEY"),
     )
 
 

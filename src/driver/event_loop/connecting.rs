@@ -54,7 +54,12 @@ impl Loop {
             abort: &abort,
             tick: std::cell::RefCell::new(&mut tick),
         };
-        match connect::connect(&self.config, &mut self.remembered_key, &attempt) {
+        let mut seen = None;
+        let result = connect::connect(&self.config, &mut self.remembered_key, &mut seen, &attempt);
+        if seen.is_some() {
+            self.shared.set_host_key(seen);
+        }
+        match result {
             Ok(conn) => {
                 self.shared.set_cipher(conn.cipher());
                 self.conn = Some(conn);
