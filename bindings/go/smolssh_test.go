@@ -194,7 +194,9 @@ func TestConnectionErrors(t *testing.T) {
 		want error
 	}{
 		{"refused", Options{Host: g.Host, Port: 1, ConnectTimeout: 2 * time.Second}, ErrConnectFailed},
-		{"bad key", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: "/nonexistent/key"}, ErrAuthFailed},
+		{"bad key", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: "/nonexistent/key",
+			HostKeyFingerprint: g.HostKeyFingerprint}, ErrAuthFailed},
+		{"no host key policy chosen", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath}, ErrHostKeyRejected},
 		{"pinned", Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath,
 			HostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, ErrHostKeyRejected},
 	}
@@ -208,6 +210,20 @@ func TestConnectionErrors(t *testing.T) {
 			t.Errorf("%s: want %v, got %v", tc.name, tc.want, err)
 		}
 		_ = c.Close()
+	}
+}
+
+func TestAcceptFirstTrustsTheFirstKey(t *testing.T) {
+	g := guest(t)
+	c, err := New(Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath,
+		HostKeyPolicy: HostKeyAcceptFirst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.Run(context.Background(), "echo ok", nil)
+	if err != nil || r.Output() != "ok" {
+		t.Fatalf("accept-first: %v %q", err, r.Output())
 	}
 }
 

@@ -81,9 +81,17 @@ def test_connection_errors_are_connection_errors():
     with SSHClient(**dict(g, key_path="/nonexistent/key")) as bad_key:
         with pytest.raises(smol_ssh.AuthFailed):
             bad_key.run("true")
-    with SSHClient(**g, host_key_fingerprint="SHA256:" + "A" * 43) as pinned:
+    with SSHClient(**dict(g, host_key_fingerprint="SHA256:" + "A" * 43)) as pinned:
         with pytest.raises(smol_ssh.HostKeyRejected):
             pinned.run("true")
+    # No policy chosen: the unknown key is refused; trusted on first use, it is accepted.
+    with SSHClient(**dict(g, host_key_fingerprint=None)) as default:
+        with pytest.raises(smol_ssh.HostKeyRejected):
+            default.run("true")
+    with SSHClient(**dict(g, host_key_fingerprint=None, host_key_policy="accept_first")) as tofu:
+        assert tofu.run("echo ok").output == "ok"
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient("h", host_key_policy="trust_me")
 
 
 def test_wait_close_and_reconnect(ssh):
