@@ -187,6 +187,11 @@ impl Client {
         self.driver.cipher()
     }
 
+    /// The client is being freed (a wait in progress ends).
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.driver.shutting_down()
+    }
+
     /// True while the transport is alive.
     pub fn is_connected(&self) -> bool {
         self.driver.connected()

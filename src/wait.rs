@@ -9,6 +9,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The reference's first sleep between misses.
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+/// How often a wait looks whether its client is being freed.
+const SLICE: Duration = Duration::from_millis(20);
 /// The reference's bound on one probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -39,10 +41,22 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
     let deadline = crate::driver::deadline_after(start, timeout);
     let config = client.config();
     let server = format!("{}:{}", config.host, config.port);
+    // A client being freed (from another thread, through the C ABI) ends the wait within a
+    // probe's connect (at most 0.5 s) instead of at its deadline.
+    let stop = || client.shutting_down();
+    let freed = || {
+        Error::new(
+            ErrorKind::Disconnected,
+            "the client was freed during wait_for_ssh",
+        )
+    };
     let mut backoff = Backoff::new(interval);
 
-    while !probe(&config.host, config.port, deadline) {
-        if !backoff.sleep(deadline) {
+    while !probe(&config.host, config.port, deadline, &stop) {
+        if stop() {
+            return Err(freed());
+        }
+        if !backoff.sleep(deadline, &stop) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
@@ -67,7 +81,10 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
             }
             Err(e) => e,
         };
-        if !backoff.sleep(deadline) {
+        if stop() {
+            return Err(freed());
+        }
+        if !backoff.sleep(deadline, &stop) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
@@ -84,7 +101,7 @@ const PROBE_MAX_BYTES: usize = 8 * 1024;
 
 /// True when the port accepts a TCP connection and sends a line beginning with `SSH-`. Lines
 /// before it are skipped (RFC 4253 §4.2 allows a server to send other lines first).
-fn probe(host: &str, port: u16, deadline: Instant) -> bool {
+fn probe(host: &str, port: u16, deadline: Instant, stop: &dyn Fn() -> bool) -> bool {
     let left = deadline.saturating_duration_since(Instant::now());
     let limit = PROBE_TIMEOUT.min(left);
     if limit.is_zero() {
@@ -105,11 +122,20 @@ fn probe(host: &str, port: u16, deadline: Instant) -> bool {
     let mut buf = [0u8; 512];
     while seen.len() < PROBE_MAX_BYTES {
         let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || stop() || tcp.set_read_timeout(Some(left.min(SLICE))).is_err() {
             return false;
         }
         match tcp.read(&mut buf) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) => return false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(_) => return false,
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
         if has_version_line(&seen) {
@@ -140,13 +166,21 @@ impl Backoff {
         }
     }
 
-    /// Sleeps; false (without sleeping) when the deadline has passed.
-    fn sleep(&mut self, deadline: Instant) -> bool {
+    /// Sleeps (in slices, watching `stop`); false (without sleeping) when the deadline has
+    /// passed.
+    fn sleep(&mut self, deadline: Instant, stop: &dyn Fn() -> bool) -> bool {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return false;
         }
-        std::thread::sleep(self.next.min(left));
+        let until = Instant::now() + self.next.min(left);
+        while !stop() {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(SLICE));
+        }
         self.next = self.next.mul_f64(1.5).min(self.cap);
         true
     }

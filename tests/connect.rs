@@ -302,3 +302,15 @@ fn ciphers_can_be_chosen_and_are_reported() {
     eprintln!("libssh2's default cipher against OpenSSH: {:?}", c.cipher());
     assert!(c.cipher().is_some());
 }
+
+/// The ssh-agent's keys are offered only to a server whose host key was verified.
+#[test]
+fn agent_keys_are_not_offered_to_an_unverified_host() {
+    let sshd = Sshd::start();
+    let mut cfg = config(&sshd);
+    cfg.key_path = None;
+    cfg.host_key = HostKeyPolicy::AcceptAny;
+    let err = Client::new(cfg).unwrap().run("true", &raw(10)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthFailed, "{err}");
+    assert!(err.message().contains("not offered"), "{err}");
+}

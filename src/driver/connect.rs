@@ -330,6 +330,14 @@ fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Resul
         })?
         .map_err(|e| auth_error(&e, "the password", user))?;
     } else {
+        // The agent's keys go only to a server whose host key was verified.
+        if config.host_key == HostKeyPolicy::AcceptAny {
+            return Err(Error::new(
+                ErrorKind::AuthFailed,
+                "no key_path and no password, and the ssh-agent's keys are not offered to a \
+                 server whose host key was not verified (host-key policy accept-any)",
+            ));
+        }
         agent_auth(session, user, w)?;
     }
     if session.authenticated() {

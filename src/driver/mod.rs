@@ -96,6 +96,10 @@ impl Driver {
     }
 
     /// Whether the driver thread has been started (nothing to close before that).
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shared.inbox().shutdown
+    }
+
     pub(crate) fn started(&self) -> bool {
         self.thread
             .lock()

@@ -1,5 +1,6 @@
-//! Output callbacks may free what they were given: their own run options, or the client
-//! itself (from inside a call on it). Neither is a use-after-free nor a deadlock.
+//! Freeing through the C ABI: output callbacks may free what they were given (their own run
+//! options, or the client itself from inside a call on it) without a use-after-free or a
+//! deadlock, and free does not wait out a `smol_ssh_wait` in progress.
 
 mod support;
 
@@ -107,4 +108,28 @@ fn a_callback_may_free_the_client() {
     assert_eq!(status, smol_ssh::ErrorKind::Disconnected.code());
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(state.client.is_null());
+}
+
+#[test]
+fn free_ends_a_wait_in_progress() {
+    // A port nothing listens on: the wait probes and backs off until its 15 s deadline.
+    let port = support::sshd::free_port();
+    let c = CClient::with_key("nobody", "/nonexistent", port, None);
+    let waiting = std::thread::spawn(move || {
+        let client = c;
+        // SAFETY: the client is live until the free below, which waits for this call.
+        let r = unsafe { smol_ssh_wait(client.0, 15_000, 100) };
+        // SAFETY: a result of this library, freed once.
+        let status = unsafe { (*r).status as i32 };
+        unsafe { smol_ssh_result_free(r) };
+        status
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    c.free();
+    let took = t.elapsed();
+    let status = waiting.join().unwrap();
+    eprintln!("free during a wait: {:.1} ms", took.as_secs_f64() * 1e3);
+    assert_eq!(status, smol_ssh::ErrorKind::Disconnected.code());
+    assert!(took < Duration::from_millis(600), "free took {took:?}");
 }
