@@ -15,6 +15,23 @@ import (
 	"unsafe"
 )
 
+//export smolsshGoHostKey
+func smolsshGoHostKey(user unsafe.Pointer, keyType *C.char, fingerprint *C.char, key *C.uint8_t, length C.size_t) (accept C.int32_t) {
+	// A panic must not unwind into the library: it refuses the key.
+	defer func() {
+		if recover() != nil {
+			accept = 0
+		}
+	}()
+	h := *(*cgo.Handle)(user)
+	f := h.Value().(func(string, string, []byte) bool)
+	raw := C.GoBytes(unsafe.Pointer(key), C.int(length))
+	if f(C.GoString(keyType), C.GoString(fingerprint), raw) {
+		return 1
+	}
+	return 0
+}
+
 //export smolsshGoOutput
 func smolsshGoOutput(user unsafe.Pointer, stream C.int32_t, data *C.uint8_t, length C.size_t) C.int32_t {
 	h := *(*cgo.Handle)(user)

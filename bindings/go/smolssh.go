@@ -14,6 +14,10 @@ extern int32_t smolsshGoOutput(void *user, int32_t stream, uint8_t *data, size_t
 static smol_ssh_output_fn smolssh_output_trampoline(void) {
 	return (smol_ssh_output_fn)smolsshGoOutput;
 }
+extern int32_t smolsshGoHostKey(void *user, char *key_type, char *fingerprint, uint8_t *key, size_t len);
+static smol_ssh_host_key_fn smolssh_host_key_trampoline(void) {
+	return (smol_ssh_host_key_fn)smolsshGoHostKey;
+}
 */
 import "C"
 
@@ -128,16 +132,20 @@ const (
 // timeout 10 s, shell sh, keepalive check after 15 s of silence (negative: off), dead after 3
 // unanswered intervals, 64 MiB kept per output stream (negative: no limit).
 type Options struct {
-	Host                 string
-	User                 string
-	Port                 int
-	KeyPath              string
-	KeyPassphrase        string
-	Password             string
-	ConnectTimeout       time.Duration
-	ShellKind            ShellKind
-	HostKeyFingerprint   string // "SHA256:..." pin (replaces HostKeyPolicy)
-	HostKeyPolicy        HostKeyPolicy
+	Host               string
+	User               string
+	Port               int
+	KeyPath            string
+	KeyPassphrase      string
+	Password           string
+	ConnectTimeout     time.Duration
+	ShellKind          ShellKind
+	HostKeyFingerprint string // "SHA256:..." pin (replaces HostKeyPolicy)
+	HostKeyPolicy      HostKeyPolicy
+	// HostKeyCallback, when set, decides host keys (replaces the policy and pin): given the
+	// key's type ("ssh-ed25519"), fingerprint ("SHA256:...") and bytes, true accepts. It runs
+	// on the client's internal thread during connects; a panic in it refuses the key.
+	HostKeyCallback      func(keyType, fingerprint string, key []byte) bool
 	KnownHosts           string // OpenSSH known_hosts file
 	KnownHostsAddUnknown bool
 	KeepaliveInterval    time.Duration
@@ -211,6 +219,8 @@ func (r Result) Output() string {
 type Client struct {
 	mu     sync.RWMutex // runs hold it shared; Close holds it exclusively to free the handle
 	handle *C.smol_ssh_client
+	// release frees what the handle's options point to (a host-key callback's handle).
+	release func()
 }
 
 func cstring(s string) *C.char {
@@ -287,13 +297,24 @@ func New(o Options) (*Client, error) {
 	case o.MaxOutputBytes > 0:
 		C.smol_ssh_options_set_max_output_bytes(opts, C.uint64_t(o.MaxOutputBytes))
 	}
+	var release func()
+	if o.HostKeyCallback != nil {
+		h := cgo.NewHandle(o.HostKeyCallback)
+		user := C.malloc(C.size_t(unsafe.Sizeof(h)))
+		*(*cgo.Handle)(user) = h
+		release = func() { h.Delete(); C.free(user) }
+		C.smol_ssh_options_set_host_key_callback(opts, C.smolssh_host_key_trampoline(), user)
+	}
 	var handle *C.smol_ssh_client
 	if e := C.smol_ssh_new(opts, &handle); e != nil {
 		err := &Error{Status: Status(C.smol_ssh_error_status(e)), Message: C.GoString(C.smol_ssh_error_message(e))}
 		C.smol_ssh_error_free(e)
+		if release != nil {
+			release()
+		}
 		return nil, err
 	}
-	c := &Client{handle: handle}
+	c := &Client{handle: handle, release: release}
 	runtime.SetFinalizer(c, func(c *Client) { _ = c.Close() })
 	return c, nil
 }
@@ -529,6 +550,10 @@ func (c *Client) Close() error {
 	if c.handle != nil {
 		C.smol_ssh_free(c.handle)
 		c.handle = nil
+		if c.release != nil {
+			c.release()
+			c.release = nil
+		}
 	}
 	return nil
 }

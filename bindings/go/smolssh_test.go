@@ -227,6 +227,36 @@ func TestAcceptFirstTrustsTheFirstKey(t *testing.T) {
 	}
 }
 
+func TestHostKeyCallbackDecides(t *testing.T) {
+	g := guest(t)
+	var seenType, seenFP string
+	var seenLen int
+	c, err := New(Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath,
+		HostKeyCallback: func(keyType, fingerprint string, key []byte) bool {
+			seenType, seenFP, seenLen = keyType, fingerprint, len(key)
+			return fingerprint == g.HostKeyFingerprint
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Run(context.Background(), "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if seenType != "ssh-ed25519" || seenFP != g.HostKeyFingerprint || seenLen != 51 {
+		t.Fatalf("callback saw %q %q %d", seenType, seenFP, seenLen)
+	}
+	panicky, err := New(Options{Host: g.Host, Port: g.Port, User: g.User, KeyPath: g.KeyPath,
+		HostKeyCallback: func(string, string, []byte) bool { panic("no") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer panicky.Close()
+	if _, err := panicky.Run(context.Background(), "true", nil); !errors.Is(err, ErrHostKeyRejected) {
+		t.Fatalf("a panicking callback: want host key rejected, got %v", err)
+	}
+}
+
 func TestManyGoroutinesShareOneClient(t *testing.T) {
 	c := client(t)
 	var wg sync.WaitGroup

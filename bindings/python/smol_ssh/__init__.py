@@ -149,6 +149,9 @@ class _CResult(Structure):
 
 # int32_t (*)(void *user, int32_t stream, const uint8_t *data, size_t len)
 _OUTPUT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_size_t)
+# int32_t (*)(void *user, const char *key_type, const char *fingerprint, const uint8_t *key,
+#             size_t key_len): 1 accepts
+_HOST_KEY_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_char_p, c_char_p, c_void_p, c_size_t)
 
 
 def _find_library() -> str:
@@ -185,6 +188,7 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_options_set_shell_kind": ([c_void_p, c_int32], c_int32),
         "smol_ssh_options_set_host_key_fingerprint": ([c_void_p, c_char_p], c_int32),
         "smol_ssh_options_set_host_key_policy": ([c_void_p, c_int32], c_int32),
+        "smol_ssh_options_set_host_key_callback": ([c_void_p, _HOST_KEY_FN, c_void_p], c_int32),
         "smol_ssh_options_set_known_hosts": ([c_void_p, c_char_p, c_bool], c_int32),
         "smol_ssh_options_set_keepalive_interval_ms": ([c_void_p, c_uint64], c_int32),
         "smol_ssh_options_set_keepalive_count_max": ([c_void_p, c_uint32], c_int32),
@@ -350,6 +354,7 @@ class SSHClient:
         key_passphrase: Optional[str] = None,
         host_key_fingerprint: Optional[str] = None,
         host_key_policy: str = "known_hosts",
+        host_key_callback=None,
         known_hosts: Optional[str] = None,
         known_hosts_add_unknown: bool = False,
         keepalive_interval: float = 15.0,
@@ -381,6 +386,21 @@ class SSHClient:
                 _lib.smol_ssh_options_set_known_hosts(opts, enc(known_hosts), known_hosts_add_unknown)
             if host_key_fingerprint is not None:
                 _lib.smol_ssh_options_set_host_key_fingerprint(opts, enc(host_key_fingerprint))
+            if host_key_callback is not None:
+                # Called as host_key_callback(key_type, fingerprint, key_bytes) -> bool, on the
+                # client's internal thread; an exception refuses the key. Kept alive with the
+                # client (the library calls it at every connect).
+                def decide(_user, key_type, fingerprint, key, key_len):
+                    try:
+                        accepted = host_key_callback(
+                            key_type.decode(), fingerprint.decode(), ctypes.string_at(key, key_len)
+                        )
+                        return 1 if accepted else 0
+                    except BaseException:
+                        return 0
+
+                self._host_key_fn = _HOST_KEY_FN(decide)
+                _lib.smol_ssh_options_set_host_key_callback(opts, self._host_key_fn, None)
             _lib.smol_ssh_options_set_keepalive_interval_ms(opts, _ms(keepalive_interval, "keepalive_interval"))
             _lib.smol_ssh_options_set_keepalive_count_max(opts, max(0, int(keepalive_count_max)))
             _lib.smol_ssh_options_set_max_output_bytes(opts, max(0, int(max_output_bytes)))

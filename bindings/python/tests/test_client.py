@@ -92,6 +92,19 @@ def test_connection_errors_are_connection_errors():
         assert tofu.run("echo ok").output == "ok"
     with pytest.raises(smol_ssh.InvalidArgument):
         SSHClient("h", host_key_policy="trust_me")
+    # A callable decides, given the key's type, fingerprint and bytes.
+    seen = []
+
+    def decide(key_type, fingerprint, key):
+        seen.append((key_type, fingerprint, len(key)))
+        return fingerprint == g["host_key_fingerprint"]
+
+    with SSHClient(**dict(g, host_key_fingerprint=None, host_key_callback=decide)) as asked:
+        assert asked.run("echo yes").output == "yes"
+    assert seen == [("ssh-ed25519", g["host_key_fingerprint"], 51)]
+    with SSHClient(**dict(g, host_key_fingerprint=None, host_key_callback=lambda *_: False)) as no:
+        with pytest.raises(smol_ssh.HostKeyRejected):
+            no.run("true")
 
 
 def test_wait_close_and_reconnect(ssh):
