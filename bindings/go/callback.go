@@ -25,7 +25,7 @@ func smolsshGoHostKey(user unsafe.Pointer, keyType *C.char, fingerprint *C.char,
 	}()
 	h := *(*cgo.Handle)(user)
 	f := h.Value().(func(string, string, []byte) bool)
-	raw := C.GoBytes(unsafe.Pointer(key), C.int(length))
+	raw := goBytes(key, length)
 	if f(C.GoString(keyType), C.GoString(fingerprint), raw) {
 		return 1
 	}
@@ -33,15 +33,22 @@ func smolsshGoHostKey(user unsafe.Pointer, keyType *C.char, fingerprint *C.char,
 }
 
 //export smolsshGoOutput
-func smolsshGoOutput(user unsafe.Pointer, stream C.int32_t, data *C.uint8_t, length C.size_t) C.int32_t {
+func smolsshGoOutput(user unsafe.Pointer, stream C.int32_t, data *C.uint8_t, length C.size_t) (stop C.int32_t) {
 	h := *(*cgo.Handle)(user)
-	f := h.Value().(func(Stream, []byte) bool)
-	chunk := C.GoBytes(unsafe.Pointer(data), C.int(length))
+	sink := h.Value().(*outputSink)
+	// A panic must not unwind into the library: it stops the run, and Run raises it again.
+	defer func() {
+		if v := recover(); v != nil {
+			sink.panicked, sink.value = true, v
+			stop = 1
+		}
+	}()
+	chunk := goBytes(data, length)
 	s := Stdout
 	if stream == 1 {
 		s = Stderr
 	}
-	if f(s, chunk) {
+	if sink.f(s, chunk) {
 		return 0
 	}
 	return 1

@@ -319,13 +319,21 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
+// goBytes copies C bytes into Go memory (C.GoBytes takes a C int: it overflows at 2 GiB).
+func goBytes(data *C.uint8_t, length C.size_t) []byte {
+	if length == 0 {
+		return []byte{}
+	}
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(data)), int(length))...)
+}
+
 // take copies a C result into Go memory and frees it.
 func take(r *C.smol_ssh_result) (Status, string, Result) {
 	defer C.smol_ssh_result_free(r)
 	res := Result{
 		ExitCode:        -1,
-		Stdout:          C.GoBytes(unsafe.Pointer(r.stdout_data), C.int(r.stdout_len)),
-		Stderr:          C.GoBytes(unsafe.Pointer(r.stderr_data), C.int(r.stderr_len)),
+		Stdout:          goBytes(r.stdout_data, r.stdout_len),
+		Stderr:          goBytes(r.stderr_data, r.stderr_len),
 		Elapsed:         time.Duration(r.elapsed_us) * time.Microsecond,
 		StdoutTruncated: bool(r.stdout_truncated),
 		StderrTruncated: bool(r.stderr_truncated),
@@ -369,7 +377,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result,
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	ro, cleanup, err := newRunOptions(timeout, opts)
+	ro, cleanup, sink, err := newRunOptions(timeout, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -399,6 +407,11 @@ func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result,
 	ccmd := C.CString(cmd)
 	defer C.free(unsafe.Pointer(ccmd))
 	status, msg, res := take(C.smol_ssh_run_with(c.handle, ccmd, ro))
+	if sink != nil && sink.panicked {
+		// OnOutput panicked: the run was stopped (the panic never crossed the library), and
+		// the panic goes on here, on the caller's goroutine.
+		panic(sink.value)
+	}
 	if status != StatusOK {
 		return Result{}, &Error{Status: status, Message: msg, Stdout: res.Stdout, Stderr: res.Stderr,
 			byContext: status == StatusCancelled && ctx.Err() != nil}
@@ -406,8 +419,16 @@ func (c *Client) Run(ctx context.Context, cmd string, opts *RunOptions) (Result,
 	return res, nil
 }
 
+// outputSink is what the library's output callback reaches through its cgo.Handle: the
+// caller's OnOutput, and a panic of it, recovered before it could unwind into the library.
+type outputSink struct {
+	f        func(Stream, []byte) bool
+	panicked bool
+	value    interface{}
+}
+
 // newRunOptions builds the C run options (only C memory reaches C); cleanup frees them.
-func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_options, func(), error) {
+func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_options, func(), *outputSink, error) {
 	ro := C.smol_ssh_run_options_new()
 	frees := []func(){func() { C.smol_ssh_run_options_free(ro) }}
 	cleanup := func() {
@@ -433,21 +454,23 @@ func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_opt
 		C.free(unsafe.Pointer(cname))
 		C.free(unsafe.Pointer(cvalue))
 	}
+	var sink *outputSink
 	if opts.OnOutput != nil {
-		h := cgo.NewHandle(opts.OnOutput)
+		sink = &outputSink{f: opts.OnOutput}
+		h := cgo.NewHandle(sink)
 		user := C.malloc(C.size_t(unsafe.Sizeof(h)))
 		*(*cgo.Handle)(user) = h
 		frees = append(frees, func() { h.Delete(); C.free(user) })
 		C.smol_ssh_run_options_set_output_callback(ro, C.smolssh_output_trampoline(), user)
 	}
-	return ro, cleanup, nil
+	return ro, cleanup, sink, nil
 }
 
 func (c *Client) transfer(timeout time.Duration, call func(*C.smol_ssh_client, *C.smol_ssh_run_options) *C.smol_ssh_result) ([]byte, error) {
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	ro, cleanup, err := newRunOptions(timeout, &RunOptions{})
+	ro, cleanup, _, err := newRunOptions(timeout, &RunOptions{})
 	if err != nil {
 		return nil, err
 	}

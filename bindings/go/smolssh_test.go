@@ -257,6 +257,25 @@ func TestHostKeyCallbackDecides(t *testing.T) {
 	}
 }
 
+func TestAPanicInOnOutputStopsTheRunAndReachesTheCaller(t *testing.T) {
+	c := client(t)
+	defer func() {
+		if v := recover(); v != "boom" {
+			t.Fatalf("want the callback's panic, got %v", v)
+		}
+		// The client was left usable: the call returned and counted itself out.
+		if r, err := c.Run(context.Background(), "echo after", nil); err != nil || r.Output() != "after" {
+			t.Fatalf("after the panic: %v", err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	_, _ = c.Run(context.Background(), "while :; do echo tick; sleep 0.05; done",
+		&RunOptions{Timeout: 10 * time.Second, Mode: Raw, OnOutput: func(Stream, []byte) bool { panic("boom") }})
+	t.Fatal("Run returned without the panic")
+}
+
 func TestManyGoroutinesShareOneClient(t *testing.T) {
 	c := client(t)
 	var wg sync.WaitGroup
