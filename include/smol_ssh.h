@@ -214,13 +214,16 @@ typedef struct smol_ssh_cancel smol_ssh_cancel;
 
 /**
  * A client of one guest: one persistent SSH connection, made on first use and remade when it
- * dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. If an internal error (a panic) is
- * ever caught in a call on a client, that call returns SMOL_SSH_STATUS_PANIC and every later
- * call on the client does too, since its state may be damaged; free it and make a new one.
+ * dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. The pointer is an opaque handle,
+ * never dereferenced: using it after `smol_ssh_free` (even from a thread racing the free)
+ * returns SMOL_SSH_STATUS_INVALID_ARGUMENT instead of touching freed memory. If an internal
+ * error (a panic) is ever caught in a call on a client, that call returns
+ * SMOL_SSH_STATUS_PANIC and every later call on the client does too, since its state may be
+ * damaged; free it and make a new one.
  *
  * Thread safety: every function taking a client may be called from any thread, and from many
- * threads at once on the same client (runs share the one connection), except
- * `smol_ssh_free`, which must be the last call on the client, with no other call in progress.
+ * threads at once on the same client (runs share the one connection), `smol_ssh_free`
+ * included: calls in progress end at once (DISCONNECTED) and free waits for them.
  */
 typedef struct smol_ssh_client smol_ssh_client;
 
@@ -384,15 +387,15 @@ struct smol_ssh_error *smol_ssh_new(const struct smol_ssh_options *options,
 
 /**
  * Frees a client: runs still in flight (on other threads) end at once with
- * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
- * returned, the connection is closed, the client's thread joined and the handle freed, so the
- * library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
- * this one has. Called from inside an output callback of a call on this client, it returns at
- * once (waiting would wait for that very call): the call then ends DISCONNECTED and frees the
- * client as it returns.
+ * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused (INVALID_ARGUMENT: the handle is no
+ * longer live, even for a call racing this one); once every call in progress has returned,
+ * the connection is closed, the client's thread joined and the handle freed, so the library
+ * may be unloaded afterwards. NULL, or a handle already freed, is a no-op. Called from inside
+ * an output callback of a call on this client, it returns at once (waiting would wait for that
+ * very call): the call then ends DISCONNECTED and frees the client as it returns.
  *
  * # Safety
- * `client` is NULL or a live client, freed once.
+ * `client` is NULL or a handle from `smol_ssh_new` (freed or not).
  */
 void smol_ssh_free(struct smol_ssh_client *client);
 

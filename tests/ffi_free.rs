@@ -133,3 +133,46 @@ fn free_ends_a_wait_in_progress() {
     assert_eq!(status, smol_ssh::ErrorKind::Disconnected.code());
     assert!(took < Duration::from_millis(600), "free took {took:?}");
 }
+
+#[test]
+fn calls_racing_or_after_free_fail_cleanly() {
+    let sshd = Sshd::start();
+    for _ in 0..5 {
+        let c = CClient::new(&sshd, sshd.port);
+        assert_eq!(c.run("true", Duration::from_secs(10)).status, 0);
+        // Threads keep calling while the client is freed under them.
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let client = c;
+                    let mut after_free = 0;
+                    for _ in 0..200 {
+                        let r = client.run("true", Duration::from_secs(10));
+                        match r.status {
+                            0 => {}
+                            s if s == smol_ssh::ErrorKind::InvalidArgument.code() => {
+                                assert!(r.message.contains("not a live client"), "{}", r.message);
+                                after_free += 1;
+                            }
+                            s => assert_eq!(
+                                s,
+                                smol_ssh::ErrorKind::Disconnected.code(),
+                                "{}",
+                                r.message
+                            ),
+                        }
+                    }
+                    after_free
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20));
+        c.free();
+        let refused: usize = racers.into_iter().map(|t| t.join().unwrap()).sum();
+        assert!(refused > 0, "no call came after the free");
+        // And plainly after it, from this thread; freeing twice is a no-op.
+        let r = c.run("true", Duration::from_secs(10));
+        assert_eq!(r.status, smol_ssh::ErrorKind::InvalidArgument.code());
+        c.free();
+    }
+}

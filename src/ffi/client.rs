@@ -2,12 +2,12 @@
 
 use std::ffi::c_char;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use super::boundary::{guard, str_arg};
 use super::error::{self as c_error, smol_ssh_error};
+pub use super::handle::smol_ssh_client;
+use super::handle::{self, Call};
 use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
 use super::run_options::{parse_shell_mode, smol_ssh_run_options, smol_ssh_stream};
@@ -24,27 +24,6 @@ pub enum smol_ssh_shell_mode {
     SMOL_SSH_SHELL_MODE_LOGIN = 0,
     /// Sent as given.
     SMOL_SSH_SHELL_MODE_RAW = 1,
-}
-
-/// A client of one guest: one persistent SSH connection, made on first use and remade when it
-/// dies. Made by `smol_ssh_new`, freed by `smol_ssh_free`. If an internal error (a panic) is
-/// ever caught in a call on a client, that call returns SMOL_SSH_STATUS_PANIC and every later
-/// call on the client does too, since its state may be damaged; free it and make a new one.
-///
-/// Thread safety: every function taking a client may be called from any thread, and from many
-/// threads at once on the same client (runs share the one connection), except
-/// `smol_ssh_free`, which must be the last call on the client, with no other call in progress.
-pub struct smol_ssh_client {
-    inner: Client,
-    /// Calls in progress on this client, so that `smol_ssh_free` can wait for them.
-    calls: Mutex<usize>,
-    idle: Condvar,
-    /// Set when a panic was caught in a call on this client: its state may be damaged, so it
-    /// refuses further work (SMOL_SSH_STATUS_PANIC) until it is freed.
-    poisoned: AtomicBool,
-    /// `smol_ssh_free` was called from inside an output callback of a call on this client:
-    /// the last call to return frees it.
-    free_pending: AtomicBool,
 }
 
 thread_local! {
@@ -72,63 +51,21 @@ fn is_in_callback(client: *const smol_ssh_client) -> bool {
     IN_CALLBACK.with(|v| v.borrow().contains(&(client as usize)))
 }
 
-/// A call in progress on a client; `smol_ssh_free` waits until none is left.
-pub(crate) struct Call<'a> {
-    client: &'a smol_ssh_client,
-}
-
-impl<'a> Call<'a> {
-    pub(crate) fn client(&self) -> &'a Client {
-        &self.client.inner
-    }
-}
-
-impl Drop for Call<'_> {
-    fn drop(&mut self) {
-        let mut calls = self.client.calls.lock().unwrap_or_else(|e| e.into_inner());
-        *calls -= 1;
-        let last = *calls == 0;
-        if last {
-            self.client.idle.notify_all();
-        }
-        drop(calls);
-        // Freed from inside a callback: the last call out frees the client (nothing touches
-        // it after this).
-        if last && self.client.free_pending.swap(false, Ordering::AcqRel) {
-            let ptr = self.client as *const smol_ssh_client as *mut smol_ssh_client;
-            // SAFETY: a pointer from Box::into_raw in smol_ssh_new; smol_ssh_free was called
-            // (so no new call may start) and this was the last call in progress.
-            drop(unsafe { Box::from_raw(ptr) });
-        }
-    }
-}
-
-/// Enters a call on the client behind a pointer, refusing a poisoned one.
+/// Enters a call on the client behind a pointer, refusing a freed or poisoned one.
 ///
 /// # Safety
-/// `client` is NULL or a live pointer from `smol_ssh_new`.
-pub(crate) unsafe fn client_ref<'a>(client: *const smol_ssh_client) -> Result<Call<'a>, Error> {
-    // SAFETY: per the contract.
-    let c = unsafe { client.as_ref() }.ok_or_else(|| Error::invalid("client is NULL"))?;
-    if c.poisoned.load(Ordering::Acquire) {
-        return Err(Error::new(
-            ErrorKind::Panic,
-            "this client is unusable after an internal error (a caught panic); free it and make a new one",
-        ));
-    }
-    *c.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    Ok(Call { client: c })
+/// None needed: the pointer is a handle, looked up, never dereferenced (kept `unsafe` for the
+/// callers' uniformity).
+pub(crate) unsafe fn client_ref(client: *const smol_ssh_client) -> Result<Call, Error> {
+    handle::client_call(client)
 }
 
 /// Marks the client unusable after a panic was caught in a call on it.
 ///
 /// # Safety
-/// `client` is NULL or a live pointer from `smol_ssh_new`.
+/// As for `client_ref`.
 unsafe fn poison(client: *const smol_ssh_client) {
-    // SAFETY: per the contract; only an atomic is touched.
-    if let Some(c) = unsafe { client.as_ref() } {
-        c.poisoned.store(true, Ordering::Release);
-    }
+    handle::poison(client);
 }
 
 /// What a call on `client` returns when a panic was caught in it: the client is poisoned and
@@ -183,13 +120,7 @@ pub unsafe extern "C" fn smol_ssh_new(
             }
             match Client::new(opts.config.clone()) {
                 Ok(inner) => {
-                    let client = Box::into_raw(Box::new(smol_ssh_client {
-                        inner,
-                        calls: Mutex::new(0),
-                        idle: Condvar::new(),
-                        poisoned: AtomicBool::new(false),
-                        free_pending: AtomicBool::new(false),
-                    }));
+                    let client = handle::register(inner);
                     // SAFETY: as above.
                     unsafe { *client_out = client };
                     std::ptr::null_mut()
@@ -201,38 +132,23 @@ pub unsafe extern "C" fn smol_ssh_new(
 }
 
 /// Frees a client: runs still in flight (on other threads) end at once with
-/// SMOL_SSH_STATUS_DISCONNECTED and new calls are refused; once every call in progress has
-/// returned, the connection is closed, the client's thread joined and the handle freed, so the
-/// library may be unloaded afterwards. NULL is a no-op. No call may *start* on the client after
-/// this one has. Called from inside an output callback of a call on this client, it returns at
-/// once (waiting would wait for that very call): the call then ends DISCONNECTED and frees the
-/// client as it returns.
+/// SMOL_SSH_STATUS_DISCONNECTED and new calls are refused (INVALID_ARGUMENT: the handle is no
+/// longer live, even for a call racing this one); once every call in progress has returned,
+/// the connection is closed, the client's thread joined and the handle freed, so the library
+/// may be unloaded afterwards. NULL, or a handle already freed, is a no-op. Called from inside
+/// an output callback of a call on this client, it returns at once (waiting would wait for that
+/// very call): the call then ends DISCONNECTED and frees the client as it returns.
 ///
 /// # Safety
-/// `client` is NULL or a live client, freed once.
+/// `client` is NULL or a handle from `smol_ssh_new` (freed or not).
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_free(client: *mut smol_ssh_client) {
     guard(
         || (),
         || {
-            // SAFETY: per the contract: live until we free it below.
-            let Some(c) = (unsafe { client.as_ref() }) else {
-                return;
-            };
-            c.inner.shutdown();
-            // From inside an output callback, waiting would wait for our own call: the call
-            // frees the client when it returns instead.
-            if is_in_callback(client) {
-                c.free_pending.store(true, Ordering::Release);
-                return;
-            }
-            let mut calls = c.calls.lock().unwrap_or_else(|e| e.into_inner());
-            while *calls > 0 {
-                calls = c.idle.wait(calls).unwrap_or_else(|e| e.into_inner());
-            }
-            drop(calls);
-            // SAFETY: a pointer from Box::into_raw in smol_ssh_new; no call is in progress.
-            drop(unsafe { Box::from_raw(client) });
+            // From inside an output callback, waiting would wait for our own call: that call
+            // drops the client when it returns instead.
+            handle::free(client, is_in_callback(client));
         },
     )
 }
@@ -359,11 +275,10 @@ pub unsafe extern "C" fn smol_ssh_host_key_fingerprint(
     guard(
         || 0,
         || {
-            // SAFETY: per the contract.
-            let Some(c) = (unsafe { client.as_ref() }) else {
+            let Ok(call) = handle::client_call(client) else {
                 return 0;
             };
-            let Some(key) = c.inner.host_key() else {
+            let Some(key) = call.client().host_key() else {
                 return 0;
             };
             let fp = key.fingerprint.as_bytes();

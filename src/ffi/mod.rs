@@ -13,6 +13,7 @@ mod boundary;
 pub mod cancel;
 pub mod client;
 pub mod error;
+mod handle;
 pub mod options;
 pub mod result;
 pub mod run_options;
