@@ -750,6 +750,21 @@ smol_ssh_status smol_ssh_run_options_set_env(struct smol_ssh_run_options *option
                                              const char *value);
 
 /**
+ * Sets a secret environment variable `name` to `value` for the run (replacing an earlier
+ * value); `value` NULL removes it. Unlike `smol_ssh_run_options_set_env`, the value never
+ * appears in the command line (which other users of the guest can read in its process
+ * table): it is sent on the command's stdin, ahead of the run's own input, and read by the
+ * command. Needs a POSIX guest (shell kind sh; others get INVALID_ARGUMENT from the run). The
+ * library keeps the value in memory that is zeroed when the options are freed.
+ *
+ * # Safety
+ * `options`: NULL or live; `name`, `value`: NULL or NUL-terminated.
+ */
+smol_ssh_status smol_ssh_run_options_set_secret_env(struct smol_ssh_run_options *options,
+                                                    const char *name,
+                                                    const char *value);
+
+/**
  * Runs with these options can be cancelled with `cancel` (the options keep their own
  * reference); NULL removes the token.
  *

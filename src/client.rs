@@ -26,8 +26,12 @@ pub struct RunOptions {
     /// is closed at once, like `ssh -n`.
     pub stdin: Option<Vec<u8>>,
     /// Environment variables for this run, set by the command itself (quoted for the client's
-    /// shell kind; see `env.rs`), since sshd refuses most `env` requests.
+    /// shell kind; see `env.rs`), since sshd refuses most `env` requests. They are part of the
+    /// command line, which the guest's other users can read: use `secret_env` for secrets.
     pub env: Vec<(String, String)>,
+    /// Environment variables whose values must not appear in the guest's process table: sent
+    /// on the command's stdin ahead of its own input and read by the command (POSIX guests).
+    pub secret_env: Vec<(String, crate::Secret)>,
     /// Cancels the run from another thread.
     pub cancel: Option<CancelToken>,
     /// Overrides the client's `max_output_bytes` for this run (0 = no limit).
@@ -50,6 +54,7 @@ impl Default for RunOptions {
             mode: ShellMode::Login,
             stdin: None,
             env: Vec::new(),
+            secret_env: Vec::new(),
             cancel: None,
             max_output_bytes: None,
         }
@@ -132,6 +137,8 @@ impl Client {
         }
         let kind = self.config().shell_kind;
         let command = crate::env::with_env(command, &options.env, kind)?;
+        let (command, secret_stdin) =
+            crate::env::with_secret_env(&command, &options.secret_env, kind)?;
         let wrapped = shell::wrap(&command, kind, options.mode);
         if wrapped.len() > MAX_COMMAND_BYTES {
             return Err(Error::invalid(format!(
@@ -155,7 +162,14 @@ impl Client {
             .unwrap_or(self.config().max_output_bytes);
         let run = RunJob {
             command: wrapped,
-            stdin: options.stdin.as_ref().filter(|s| !s.is_empty()).cloned(),
+            stdin: match (secret_stdin.is_empty(), &options.stdin) {
+                (true, stdin) => stdin.as_ref().filter(|s| !s.is_empty()).cloned(),
+                (false, stdin) => {
+                    let mut all = secret_stdin;
+                    all.extend_from_slice(stdin.as_deref().unwrap_or_default());
+                    Some(all)
+                }
+            },
             cancel: options.cancel.clone(),
             streaming: on_output.is_some(),
             max_output_bytes: cap,

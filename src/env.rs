@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::shell::{push_posix_quoted, ShellKind};
 
 /// `NAME=value` prefixes that set `vars` before `command`, for `kind`.
@@ -81,6 +82,44 @@ fn push_powershell_quoted(out: &mut String, value: &str) {
 /// delayed expansion, quotes themselves) and control characters.
 fn cmd_special(c: char) -> bool {
     matches!(c, '"' | '%' | '&' | '|' | '<' | '>' | '^' | '(' | ')' | '!') || c.is_control()
+}
+
+/// Secret variables for a run on a POSIX guest: the values travel on the command's stdin,
+/// ahead of its own input, and never in its command line (which other users of the guest can
+/// read in its process table). The command gets, per variable,
+/// `NAME=$(head -c LEN; echo x); NAME=${NAME%x}; export NAME; ` (exactly LEN bytes read, the
+/// `x` keeping trailing newlines), and the returned bytes are to be sent first on stdin.
+pub fn with_secret_env<'a>(
+    command: &'a str,
+    secrets: &[(String, Secret)],
+    kind: ShellKind,
+) -> Result<(Cow<'a, str>, Vec<u8>)> {
+    if secrets.is_empty() {
+        return Ok((Cow::Borrowed(command), Vec::new()));
+    }
+    if kind != ShellKind::Sh {
+        return Err(Error::invalid(
+            "secret environment variables need a POSIX guest (shell kind sh): they are read \
+             from stdin with head",
+        ));
+    }
+    let (mut out, mut stdin) = (String::new(), Vec::new());
+    for (name, value) in secrets {
+        check_name(name)?;
+        let value = value.expose();
+        if value.contains('\0') {
+            return Err(Error::invalid(format!(
+                "secret environment variable {name}: value contains NUL"
+            )));
+        }
+        out.push_str(&format!(
+            "{name}=$(head -c {}; echo x); {name}=${{{name}%x}}; export {name}; ",
+            value.len()
+        ));
+        stdin.extend_from_slice(value.as_bytes());
+    }
+    out.push_str(command);
+    Ok((Cow::Owned(out), stdin))
 }
 
 /// Names are `[A-Za-z_][A-Za-z0-9_]*`, the portable set every shell kind accepts.

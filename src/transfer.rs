@@ -106,6 +106,7 @@ impl Client {
             mode: ShellMode::Raw,
             stdin,
             env: Vec::new(),
+            secret_env: Vec::new(),
             max_output_bytes: Some(cap),
             ..options.clone()
         };
@@ -294,6 +295,7 @@ impl Client {
             mode: ShellMode::Raw,
             stdin: None,
             env: Vec::new(),
+            secret_env: Vec::new(),
             ..options.clone()
         };
         let result = self.run_job(

@@ -234,3 +234,37 @@ fn close_ends_runs_in_flight_promptly() {
         start.elapsed()
     );
 }
+
+/// Secret environment values reach the command but never its command line (the guest's
+/// process table); the command's own stdin follows them intact.
+#[test]
+fn secret_env_values_stay_out_of_the_process_table() {
+    let sshd = support::Sshd::start();
+    let c = support::client(&sshd);
+    let secret = "s3cr3t-token\nwith 'quotes' and a trailing newline\n";
+    let options = RunOptions {
+        secret_env: vec![
+            ("API_TOKEN".into(), secret.into()),
+            ("EMPTY".into(), "".into()),
+        ],
+        stdin: Some(b"own input".to_vec()),
+        ..support::raw(10)
+    };
+    let out = c
+        .run(
+            "printf '%s|%s|' \"$API_TOKEN\" \"$EMPTY\"; cat; echo; cat /proc/$$/cmdline | tr '\\0' ' '",
+            &options,
+        )
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (values, cmdline) = text.split_once("own input\n").unwrap();
+    assert_eq!(values, format!("{secret}||"));
+    assert!(!cmdline.contains("s3cr3t"), "{cmdline}");
+    assert!(cmdline.contains("head -c"), "{cmdline}");
+    // Login mode too.
+    let login = RunOptions {
+        secret_env: vec![("T".into(), "x y".into())],
+        ..RunOptions::default()
+    };
+    assert_eq!(c.run("printf %s \"$T\"", &login).unwrap().stdout, b"x y");
+}

@@ -180,8 +180,12 @@ type RunOptions struct {
 	Mode    ShellMode
 	// Stdin is fed to the command while its output is read, then EOF.
 	Stdin []byte
-	// Env sets variables for this run (quoted for the guest's shell by the library).
+	// Env sets variables for this run (quoted for the guest's shell by the library: they are
+	// part of the command line, which other users of the guest can read).
 	Env map[string]string
+	// SecretEnv sets variables whose values travel on the command's stdin, never in its
+	// command line (POSIX guests).
+	SecretEnv map[string]string
 	// OnOutput, if set, receives each chunk of output as it arrives, on the goroutine that
 	// called Run, instead of it being collected (Result.Stdout/Stderr stay empty). Returning
 	// false stops the command; Run then returns an error matching ErrCancelled.
@@ -455,6 +459,17 @@ func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_opt
 		C.free(unsafe.Pointer(cvalue))
 	}
 	var sink *outputSink
+	secretNames := make([]string, 0, len(opts.SecretEnv))
+	for name := range opts.SecretEnv {
+		secretNames = append(secretNames, name)
+	}
+	sort.Strings(secretNames)
+	for _, name := range secretNames {
+		cname, cvalue := C.CString(name), C.CString(opts.SecretEnv[name])
+		C.smol_ssh_run_options_set_secret_env(ro, cname, cvalue)
+		C.free(unsafe.Pointer(cname))
+		C.free(unsafe.Pointer(cvalue))
+	}
 	if opts.OnOutput != nil {
 		sink = &outputSink{f: opts.OnOutput}
 		h := cgo.NewHandle(sink)

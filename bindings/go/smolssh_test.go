@@ -1,6 +1,7 @@
 package smolssh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -274,6 +275,18 @@ func TestAPanicInOnOutputStopsTheRunAndReachesTheCaller(t *testing.T) {
 	_, _ = c.Run(context.Background(), "while :; do echo tick; sleep 0.05; done",
 		&RunOptions{Timeout: 10 * time.Second, Mode: Raw, OnOutput: func(Stream, []byte) bool { panic("boom") }})
 	t.Fatal("Run returned without the panic")
+}
+
+func TestSecretEnvStaysOutOfTheCommandLine(t *testing.T) {
+	c := client(t)
+	r, err := c.Run(context.Background(), `printf %s "$TOKEN"; tr '\0' ' ' < /proc/$$/cmdline`,
+		&RunOptions{Mode: Raw, SecretEnv: map[string]string{"TOKEN": "hush"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Stdout[:4]) != "hush" || bytes.Contains(r.Stdout[4:], []byte("hush")) {
+		t.Fatalf("got %q", r.Stdout)
+	}
 }
 
 func TestManyGoroutinesShareOneClient(t *testing.T) {

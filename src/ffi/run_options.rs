@@ -156,6 +156,35 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_env(
     }
 }
 
+/// Sets a secret environment variable `name` to `value` for the run (replacing an earlier
+/// value); `value` NULL removes it. Unlike `smol_ssh_run_options_set_env`, the value never
+/// appears in the command line (which other users of the guest can read in its process
+/// table): it is sent on the command's stdin, ahead of the run's own input, and read by the
+/// command. Needs a POSIX guest (shell kind sh; others get INVALID_ARGUMENT from the run). The
+/// library keeps the value in memory that is zeroed when the options are freed.
+///
+/// # Safety
+/// `options`: NULL or live; `name`, `value`: NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_run_options_set_secret_env(
+    options: *mut smol_ssh_run_options,
+    name: *const c_char,
+    value: *const c_char,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "secret_env", |o| {
+            let name = str_arg(name, "name")?;
+            let value = opt_str_arg(value, "value")?;
+            let env = &mut o.options.secret_env;
+            env.retain(|(n, _)| n != name);
+            if let Some(value) = value {
+                env.push((name.to_owned(), value.into()));
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Runs with these options can be cancelled with `cancel` (the options keep their own
 /// reference); NULL removes the token.
 ///

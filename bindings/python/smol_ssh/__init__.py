@@ -209,6 +209,7 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_run_options_set_shell_mode": ([c_void_p, c_int32], c_int32),
         "smol_ssh_run_options_set_stdin": ([c_void_p, c_char_p, c_size_t], c_int32),
         "smol_ssh_run_options_set_env": ([c_void_p, c_char_p, c_char_p], c_int32),
+        "smol_ssh_run_options_set_secret_env": ([c_void_p, c_char_p, c_char_p], c_int32),
         "smol_ssh_run_options_set_cancel": ([c_void_p, c_void_p], c_int32),
         "smol_ssh_run_options_set_output_callback": ([c_void_p, _OUTPUT_FN, c_void_p], c_int32),
         "smol_ssh_run_with": ([c_void_p, c_char_p, c_void_p], POINTER(_CResult)),
@@ -315,7 +316,7 @@ def _raise(status: int, message: str, stdout: bytes = b"", stderr: bytes = b""):
 class _RunOptions:
     """A smol_ssh_run_options for one call, freed on exit."""
 
-    def __init__(self, timeout, shell, stdin, env, cancel):
+    def __init__(self, timeout, shell, stdin, env, cancel, secret_env=None):
         self.ptr = _lib.smol_ssh_run_options_new()
         _lib.smol_ssh_run_options_set_timeout_ms(self.ptr, _ms(timeout, "timeout"))
         _lib.smol_ssh_run_options_set_shell_mode(self.ptr, _SHELL_MODES[shell])
@@ -324,6 +325,8 @@ class _RunOptions:
             _lib.smol_ssh_run_options_set_stdin(self.ptr, data, len(data))
         for name, value in (env or {}).items():
             _lib.smol_ssh_run_options_set_env(self.ptr, os.fsencode(name), os.fsencode(value))
+        for name, value in (secret_env or {}).items():
+            _lib.smol_ssh_run_options_set_secret_env(self.ptr, os.fsencode(name), os.fsencode(value))
         if cancel is not None:
             _lib.smol_ssh_run_options_set_cancel(self.ptr, cancel._ptr)
 
@@ -429,13 +432,16 @@ class SSHClient:
         env: Optional[dict] = None,
         cancel: Optional[CancelToken] = None,
         on_output=None,
+        secret_env: Optional[dict] = None,
     ) -> Result:
         """Runs ``command`` (in a login shell unless ``shell="raw"``) and returns its result.
         A non-zero exit is not an exception (see ``Result.ok``); a timeout, a cancellation, a
         connection problem or a bad argument is.
 
         ``stdin`` bytes are fed while output is read; ``env`` sets variables for this run
-        (quoted for the guest's shell); ``cancel`` lets another thread stop it. With
+        (quoted for the guest's shell, so visible in its process table); ``secret_env`` sets
+        variables whose values travel on stdin instead, never in the command line (POSIX
+        guests); ``cancel`` lets another thread stop it. With
         ``on_output(stream, data)`` (``stream`` is "stdout" or "stderr"), output is handed over
         chunk by chunk on this thread instead of being kept; returning False stops the command
         (Cancelled), and an exception raised by it stops the command and is re-raised here."""
@@ -443,7 +449,7 @@ class SSHClient:
             raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
         if not isinstance(command, str):
             raise InvalidArgument(1, "command must be a str")
-        with _RunOptions(timeout, shell, stdin, env, cancel) as opts:
+        with _RunOptions(timeout, shell, stdin, env, cancel, secret_env) as opts:
             raised = []
             callback = None
             if on_output is not None:

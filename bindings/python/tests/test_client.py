@@ -213,3 +213,12 @@ def test_file_transfer(ssh):
     with pytest.raises(smol_ssh.InvalidArgument):
         ssh.put_file(str(tmp_path / "missing"), str(shared))
     shutil.rmtree(tmp_path)
+
+
+def test_secret_env_stays_out_of_the_command_line(ssh):
+    result = ssh.run(
+        'printf %s "$TOKEN"; tr "\\0" " " < /proc/$$/cmdline', shell="raw", secret_env={"TOKEN": "hush"}
+    )
+    value, cmdline = result.stdout[:4], result.stdout[4:]
+    assert value == b"hush"
+    assert b"hush" not in cmdline
