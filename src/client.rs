@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::cancel::CancelToken;
 use crate::cancel::Wake;
 use crate::config::Config;
-use crate::driver::{deadline_after, Driver, Event, Job, Request, RunJob};
+use crate::driver::{deadline_after, Driver, Event, Input, Job, Request, RunJob};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Output, Stream};
 use crate::shell::{self, ShellMode};
@@ -95,7 +95,7 @@ impl Client {
     /// Runs `command` and returns its exit status and every byte of its output. Connects
     /// first if there is no live connection. A command is never sent twice.
     pub fn run(&self, command: &str, options: &RunOptions) -> Result<Output> {
-        self.run_job(command, options, None, None)
+        self.run_job(command, options, None, None, None)
     }
 
     /// Like [`Client::run`], but hands each chunk of output to `on_output` as it arrives, on
@@ -109,16 +109,17 @@ impl Client {
         options: &RunOptions,
         on_output: impl FnMut(Stream, &[u8]) -> ControlFlow<()>,
     ) -> Result<Output> {
-        self.run_job(command, options, None, Some(&mut { on_output }))
+        self.run_job(command, options, None, None, Some(&mut { on_output }))
     }
 
     /// `run` or `run_streaming`; `stderr_cap` overrides the stderr cap (transfers keep little
-    /// of it).
+    /// of it); `file` is sent on stdin after `options.stdin` (uploads stream from disk).
     pub(crate) fn run_job(
         &self,
         command: &str,
         options: &RunOptions,
         stderr_cap: Option<usize>,
+        file: Option<std::fs::File>,
         on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
         if command.trim().is_empty() {
@@ -162,13 +163,11 @@ impl Client {
             .unwrap_or(self.config().max_output_bytes);
         let run = RunJob {
             command: wrapped,
-            stdin: match (secret_stdin.is_empty(), &options.stdin) {
-                (true, stdin) => stdin.as_ref().filter(|s| !s.is_empty()).cloned(),
-                (false, stdin) => {
-                    let mut all = secret_stdin;
-                    all.extend_from_slice(stdin.as_deref().unwrap_or_default());
-                    Some(all)
-                }
+            // Secret values first, then the caller's bytes, then an upload's file.
+            stdin: {
+                let mut bytes = secret_stdin;
+                bytes.extend_from_slice(options.stdin.as_deref().unwrap_or_default());
+                Input::new(bytes, file)
             },
             cancel: options.cancel.clone(),
             streaming: on_output.is_some(),

@@ -30,6 +30,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Output, Stream};
 use crate::shell::{push_posix_quoted, sh_c, ShellKind, ShellMode};
 
+/// What an upload sends.
+enum Upload {
+    Bytes(Vec<u8>),
+    /// Streamed from disk by the driver.
+    File(fs::File),
+}
+
 /// 128 random bits as hex, for temporary names nobody can plant a link at in advance.
 fn nonce() -> String {
     let mut bytes = [0u8; 16];
@@ -98,6 +105,7 @@ impl Client {
         &self,
         script: &str,
         stdin: Option<Vec<u8>>,
+        file: Option<fs::File>,
         cap: usize,
         options: &RunOptions,
     ) -> Result<Output> {
@@ -110,7 +118,7 @@ impl Client {
             max_output_bytes: Some(cap),
             ..options.clone()
         };
-        self.run_job(&sh_c(script), &run, Some(STDERR_CAP), None)
+        self.run_job(&sh_c(script), &run, Some(STDERR_CAP), file, None)
     }
 
     /// Writes `data` to the file `remote` on the guest with permissions `mode` (e.g. 0o644),
@@ -126,15 +134,19 @@ impl Client {
         mode: u32,
         options: &RunOptions,
     ) -> Result<String> {
-        self.put(data, remote, None, mode, options)
+        self.put(Upload::Bytes(data.to_vec()), remote, None, mode, options)
     }
 
     /// Uploads the local file to `remote`, keeping its permission bits. If `remote` is an
     /// existing directory, the local file's name is appended. Returns the path written. A
-    /// missing local file (or a directory) is INVALID_ARGUMENT.
+    /// missing local file (or a directory) is INVALID_ARGUMENT. The file streams from disk
+    /// (memory does not grow with its size).
     pub fn put_file(&self, local: &Path, remote: &str, options: &RunOptions) -> Result<String> {
-        let meta =
-            fs::metadata(local).map_err(|e| local_error(local, "cannot read local file", e))?;
+        let file =
+            fs::File::open(local).map_err(|e| local_error(local, "cannot read local file", e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| local_error(local, "cannot read local file", e))?;
         if !meta.is_file() {
             return Err(Error::invalid(format!(
                 "local path {} is not a file",
@@ -147,9 +159,8 @@ impl Client {
                 local.display()
             ))
         })?;
-        let data = fs::read(local).map_err(|e| local_error(local, "cannot read local file", e))?;
         self.put(
-            &data,
+            Upload::File(file),
             remote,
             Some(name),
             meta.permissions().mode() & 0o7777,
@@ -159,7 +170,7 @@ impl Client {
 
     fn put(
         &self,
-        data: &[u8],
+        data: Upload,
         remote: &str,
         name: Option<&str>,
         mode: u32,
@@ -180,7 +191,11 @@ impl Client {
             mode = format!("{:o}", mode & 0o7777),
         );
         // Echoing the path back: the cap only has to hold it.
-        let out = self.transfer(&script, Some(data.to_vec()), 64 * 1024, options)?;
+        let (bytes, file) = match data {
+            Upload::Bytes(bytes) => (Some(bytes), None),
+            Upload::File(file) => (None, Some(file)),
+        };
+        let out = self.transfer(&script, bytes, file, 64 * 1024, options)?;
         if !out.ok() {
             return Err(remote_failure(&format!("cannot write {remote}"), &out));
         }
@@ -203,7 +218,7 @@ impl Client {
             Some(n) => (format!("exec head -c {n} -- {}", quoted(remote)), n),
             None => (format!("exec cat -- {}", quoted(remote)), 0),
         };
-        let out = self.transfer(&script, None, cap, options)?;
+        let out = self.transfer(&script, None, None, cap, options)?;
         if !out.ok() {
             return Err(remote_failure(&format!("cannot read {remote}"), &out));
         }
@@ -302,6 +317,7 @@ impl Client {
             &sh_c(&script),
             &run,
             Some(STDERR_CAP),
+            None,
             Some(&mut |stream: Stream, bytes: &[u8]| {
                 if stream == Stream::Stderr {
                     let room = STDERR_CAP.saturating_sub(stderr.len());

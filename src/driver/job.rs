@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::input::Input;
 use super::ticket::Ticket;
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
@@ -13,8 +14,8 @@ use crate::output::Output;
 pub(crate) struct RunJob {
     /// The exact command string (environment and shell wrapping applied).
     pub command: String,
-    /// Fed to the command's stdin, then EOF. None: EOF at once.
-    pub stdin: Option<Vec<u8>>,
+    /// Fed to the command's stdin, then EOF (EOF at once when empty).
+    pub stdin: Input,
     pub cancel: Option<CancelToken>,
     /// Hand output to the caller chunk by chunk (through the ticket) instead of keeping it.
     pub streaming: bool,

@@ -5,6 +5,7 @@ mod connect;
 mod event_loop;
 mod expiry;
 mod held_memory;
+mod input;
 mod job;
 mod known_hosts;
 mod liveness;
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+pub(crate) use input::Input;
 pub(crate) use job::{deadline_after, Job, Request, RunJob};
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};

@@ -63,7 +63,7 @@ echo $n"#;
 pub(crate) fn run_job() -> RunJob {
     RunJob {
         command: sh_c(SCRIPT),
-        stdin: None,
+        stdin: Default::default(),
         cancel: None,
         streaming: false,
         max_output_bytes: 4096,

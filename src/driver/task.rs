@@ -2,6 +2,7 @@
 //! wait for the server's close → exit status. Every step is non-blocking; `step` advances as
 //! far as it can and reports whether it made progress.
 
+use super::input::Input;
 use super::job::{self, Job, RunJob};
 use super::raw_channel::{ChannelError, RawChannel};
 use super::sink::{self, OutputPolicy};
@@ -68,8 +69,7 @@ pub(crate) enum Step {
 pub(crate) struct Task {
     pub job: Job,
     pub command: String,
-    stdin: Vec<u8>,
-    written: usize,
+    stdin: Input,
     cancel: Option<CancelToken>,
     /// Where output goes, and how much of it is kept.
     output: OutputPolicy,
@@ -100,8 +100,7 @@ impl Task {
         Task {
             job,
             command: run.command,
-            stdin: run.stdin.unwrap_or_default(),
-            written: 0,
+            stdin: run.stdin,
             cancel: run.cancel,
             output: OutputPolicy {
                 caps: [run.max_output_bytes, run.max_stderr_bytes],
@@ -199,17 +198,26 @@ impl Task {
                     // sent), then read, so that neither side waits for the other.
                     let mut wrote = false;
                     let mut budget = FEED_PER_STEP;
-                    while self.written < self.stdin.len() && budget > 0 {
-                        match ch.write(&self.stdin[self.written..]) {
+                    while !self.stdin.done() && budget > 0 {
+                        let chunk = match self.stdin.pending() {
+                            Ok(chunk) if chunk.is_empty() => break,
+                            Ok(chunk) => chunk,
+                            Err(e) => {
+                                return Step::Failed(Error::invalid(format!(
+                                    "cannot read the local file being sent: {e}"
+                                )))
+                            }
+                        };
+                        match ch.write(chunk) {
                             Ok(Some(n)) if n > 0 => {
-                                self.written += n;
+                                self.stdin.advance(n);
                                 budget = budget.saturating_sub(n);
                                 wrote = true;
                             }
                             Ok(_) => break,
                             // The command closed its stdin (or exited): the rest is not wanted.
                             Err(e) if e.is_channel_level() => {
-                                self.written = self.stdin.len();
+                                self.stdin.drop_rest();
                                 wrote = true;
                             }
                             Err(e) => {
@@ -222,8 +230,8 @@ impl Task {
                         Err(e) => {
                             Call::End(Step::Transport(format!("reading output: {}", e.message)))
                         }
-                        Ok(_) if self.written == self.stdin.len() => {
-                            self.stdin = Vec::new();
+                        Ok(_) if self.stdin.done() => {
+                            self.stdin.drop_rest();
                             self.advance(Phase::Eof)
                         }
                         Ok(read) if read || wrote => Call::Advanced,
@@ -236,7 +244,7 @@ impl Task {
                                 Call::End(Step::Transport(e.message))
                             }
                             Ok(Some(())) | Err(_) => {
-                                self.stdin = Vec::new();
+                                self.stdin.drop_rest();
                                 self.advance(Phase::Eof)
                             }
                         },
