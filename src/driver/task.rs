@@ -200,7 +200,7 @@ impl Task {
                     let mut budget = FEED_PER_STEP;
                     while !self.stdin.done() && budget > 0 {
                         let chunk = match self.stdin.pending() {
-                            Ok(chunk) if chunk.is_empty() => break,
+                            Ok([]) => break,
                             Ok(chunk) => chunk,
                             Err(e) => {
                                 return Step::Failed(Error::invalid(format!(
