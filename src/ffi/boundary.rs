@@ -47,6 +47,26 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
         .map_err(|e| Error::invalid(format!("{name} is not valid UTF-8 ({e})")))
 }
 
+/// Borrows a byte-buffer argument (`ptr`, `len`): NULL is allowed only with `len` 0 (then the
+/// buffer is empty).
+///
+/// # Safety
+/// `ptr` is NULL or readable for `len` bytes for the call.
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], Error> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(Error::invalid(format!(
+            "{name} is NULL but its length is {len}"
+        ))),
+        // SAFETY: non-NULL and readable for `len` bytes per the function's contract.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+    }
+}
+
 /// Like [`str_arg`], but NULL means "not set".
 ///
 /// # Safety

@@ -5,26 +5,16 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::boundary::{guard, str_arg};
+use super::enums::{smol_ssh_shell_mode, smol_ssh_stream};
 use super::error::{self as c_error, smol_ssh_error};
 pub use super::handle::smol_ssh_client;
 use super::handle::{self, Call};
 use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
-use super::run_options::{parse_shell_mode, smol_ssh_run_options, smol_ssh_stream};
+use super::run_options::smol_ssh_run_options;
 use super::status::smol_ssh_status;
 use crate::error::{Error, ErrorKind};
-use crate::{Client, RunOptions, Stream};
-
-/// How a command is handed to the guest (`smol_ssh_run`'s `shell_mode`).
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug)]
-pub enum smol_ssh_shell_mode {
-    /// Wrapped to run in a login shell of the configured shell kind.
-    SMOL_SSH_SHELL_MODE_LOGIN = 0,
-    /// Sent as given.
-    SMOL_SSH_SHELL_MODE_RAW = 1,
-}
+use crate::{Client, RunOptions};
 
 thread_local! {
     /// The clients whose output callbacks are running on this thread (innermost last), so
@@ -185,7 +175,7 @@ pub unsafe extern "C" fn smol_ssh_run(
                 let command = unsafe { str_arg(command, "command") }?;
                 let options = RunOptions {
                     timeout: Duration::from_millis(timeout_ms),
-                    mode: parse_shell_mode(shell_mode)?,
+                    mode: smol_ssh_shell_mode::try_from(shell_mode)?.into(),
                     ..RunOptions::default()
                 };
                 call.client().run(command, &options)
@@ -236,10 +226,7 @@ pub unsafe extern "C" fn smol_ssh_run_with(
                     Some(callback) => {
                         call.client()
                             .run_streaming(command, &run_options, |stream, bytes| {
-                                let stream = match stream {
-                                    Stream::Stdout => smol_ssh_stream::SMOL_SSH_STREAM_STDOUT,
-                                    Stream::Stderr => smol_ssh_stream::SMOL_SSH_STREAM_STDERR,
-                                };
+                                let stream = smol_ssh_stream::from(stream);
                                 // SAFETY: the caller vouched for calling `callback` with `user` on this
                                 // thread; `bytes` outlives the call.
                                 let rc = in_callback(client, || unsafe {

@@ -12,6 +12,7 @@
 mod boundary;
 pub mod cancel;
 pub mod client;
+pub mod enums;
 pub mod error;
 mod handle;
 pub mod options;

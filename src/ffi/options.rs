@@ -5,30 +5,18 @@ use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
 use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
+use super::enums::{smol_ssh_host_key_policy, smol_ssh_shell_kind};
 use super::setter::{self, Sticky};
 use super::status::smol_ssh_status;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::hostkey::{HostKey, HostKeyCallback, HostKeyPolicy};
-use crate::shell::ShellKind;
-
-/// The guest's shell, for login-shell wrapping (`smol_ssh_options_set_shell_kind`).
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug)]
-pub enum smol_ssh_shell_kind {
-    /// A POSIX shell: `$SHELL -lc` (the default).
-    SMOL_SSH_SHELL_KIND_SH = 0,
-    /// Windows PowerShell, with `-EncodedCommand`.
-    SMOL_SSH_SHELL_KIND_POWERSHELL = 1,
-    /// Windows `cmd.exe /s /c`.
-    SMOL_SSH_SHELL_KIND_CMD = 2,
-}
 
 /// Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
 /// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
-/// silence and dead after 3 unanswered intervals, host key accepted on first connect and then
-/// remembered); freed with `smol_ssh_options_free`.
+/// silence and dead after 3 unanswered intervals, host keys checked against the user's own
+/// known_hosts so that an unknown key is refused until a policy is chosen); freed with
+/// `smol_ssh_options_free`.
 ///
 /// A setter that rejects its value returns SMOL_SSH_STATUS_INVALID_ARGUMENT and keeps the
 /// previous value; the first such failure is also remembered and reported, with its message,
@@ -226,16 +214,7 @@ pub unsafe extern "C" fn smol_ssh_options_set_shell_kind(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "shell_kind", |c| {
-            c.shell_kind = match shell_kind {
-                0 => ShellKind::Sh,
-                1 => ShellKind::PowerShell,
-                2 => ShellKind::Cmd,
-                other => {
-                    return Err(Error::invalid(format!(
-                        "{other} is not a smol_ssh_shell_kind"
-                    )))
-                }
-            };
+            c.shell_kind = smol_ssh_shell_kind::try_from(shell_kind)?.into();
             Ok(())
         })
     }
@@ -269,22 +248,6 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
     }
 }
 
-/// Host-key policies that need no argument (`smol_ssh_options_set_host_key_policy`). Pins,
-/// known_hosts files and callbacks have setters of their own.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug)]
-pub enum smol_ssh_host_key_policy {
-    /// The user's own `$HOME/.ssh/known_hosts`, strictly: an unknown or changed key is
-    /// refused (OpenSSH in batch mode). The default.
-    SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS = 0,
-    /// Accept the key of the first connection that authenticates, then refuse any other for
-    /// the life of the client (trust on first use; for fresh VM guests).
-    SMOL_SSH_HOST_KEY_ACCEPT_FIRST = 1,
-    /// Accept any key without checking it: only for throwaway guests on a private link.
-    SMOL_SSH_HOST_KEY_ACCEPT_ANY = 2,
-}
-
 /// Chooses a host-key policy from `smol_ssh_host_key_policy` (an integer; unknown values are
 /// SMOL_SSH_STATUS_INVALID_ARGUMENT). Replaces any other policy.
 ///
@@ -297,15 +260,14 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_policy(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "host_key_policy", |c| {
-            c.host_key = match policy {
-                0 => HostKeyPolicy::UserKnownHosts,
-                1 => HostKeyPolicy::AcceptFirst,
-                2 => HostKeyPolicy::AcceptAny,
-                other => {
-                    return Err(Error::invalid(format!(
-                        "{other} is not a smol_ssh_host_key_policy"
-                    )))
+            c.host_key = match smol_ssh_host_key_policy::try_from(policy)? {
+                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS => {
+                    HostKeyPolicy::UserKnownHosts
                 }
+                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_FIRST => {
+                    HostKeyPolicy::AcceptFirst
+                }
+                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_ANY => HostKeyPolicy::AcceptAny,
             };
             Ok(())
         })

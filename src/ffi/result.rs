@@ -8,7 +8,9 @@ use super::status::smol_ssh_status;
 use crate::error::{Error, ErrorKind};
 use crate::output::Output;
 
-/// The outcome of `smol_ssh_run` or `smol_ssh_wait`, allocated by the library and freed once
+/// The outcome of `smol_ssh_run`, `smol_ssh_run_with`, `smol_ssh_wait` and the transfers
+/// (`smol_ssh_put_file`, `_put_bytes`, `_get_file`, `_get_bytes`), allocated by the library and
+/// freed once
 /// by the caller with `smol_ssh_result_free`. Every pointer in it stays valid until then.
 /// Fields are only ever appended, never reordered or removed; the caller never allocates it.
 #[repr(C)]

@@ -4,22 +4,13 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
+use super::boundary::{bytes_arg, free_boxed, guard, opt_str_arg, str_arg};
 use super::cancel::smol_ssh_cancel;
+use super::enums::smol_ssh_shell_mode;
 use super::setter::{set, Sticky};
 use super::status::smol_ssh_status;
 use crate::error::Error;
-use crate::shell::ShellMode;
 use crate::RunOptions;
-
-/// Which stream an output chunk comes from.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug)]
-pub enum smol_ssh_stream {
-    SMOL_SSH_STREAM_STDOUT = 0,
-    SMOL_SSH_STREAM_STDERR = 1,
-}
 
 /// Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
 /// `data` points to `len` bytes valid only during the call. Called on the thread that called
@@ -99,7 +90,7 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_shell_mode(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "shell_mode", |o| {
-            o.options.mode = parse_shell_mode(shell_mode)?;
+            o.options.mode = smol_ssh_shell_mode::try_from(shell_mode)?.into();
             Ok(())
         })
     }
@@ -118,12 +109,9 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_stdin(
 ) -> smol_ssh_status {
     unsafe {
         set(options, "stdin", |o| {
-            o.options.stdin = match (data.is_null(), len) {
-                (_, 0) => None,
-                (true, _) => return Err(Error::invalid("data is NULL but len is not 0")),
-                // SAFETY: readable for len bytes per the contract; copied before returning.
-                (false, _) => Some(std::slice::from_raw_parts(data, len).to_vec()),
-            };
+            // Copied before returning.
+            let bytes = bytes_arg(data, len, "data")?;
+            o.options.stdin = (!bytes.is_empty()).then(|| bytes.to_vec());
             Ok(())
         })
     }
@@ -227,16 +215,5 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_output_callback(
             o.user = user;
             Ok(())
         })
-    }
-}
-
-/// Maps a C `smol_ssh_shell_mode` value.
-pub(crate) fn parse_shell_mode(value: i32) -> Result<ShellMode, Error> {
-    match value {
-        0 => Ok(ShellMode::Login),
-        1 => Ok(ShellMode::Raw),
-        other => Err(Error::invalid(format!(
-            "shell_mode {other} is not a smol_ssh_shell_mode"
-        ))),
     }
 }

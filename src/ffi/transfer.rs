@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use super::boundary::{guard, str_arg};
+use super::boundary::{bytes_arg, guard, str_arg};
 use super::client::{client_ref, poisoned_result, smol_ssh_client};
 use super::result::{self, smol_ssh_result};
 use super::run_options::smol_ssh_run_options;
@@ -112,11 +112,7 @@ pub unsafe extern "C" fn smol_ssh_put_bytes(
     unsafe {
         transfer(client, options, |c, o| {
             let remote = str_arg(remote, "remote")?;
-            let bytes: &[u8] = match (data.is_null(), len) {
-                (_, 0) => &[],
-                (true, _) => return Err(Error::invalid("data is NULL but len is not 0")),
-                (false, _) => std::slice::from_raw_parts(data, len),
-            };
+            let bytes = bytes_arg(data, len, "data")?;
             c.put_bytes(bytes, remote, mode, o).map(String::into_bytes)
         })
     }
