@@ -1,42 +1,40 @@
-//! The error type of the core and the stable status numbers the C ABI exposes.
+//! The error type of the core. (The C ABI's stable status numbers belong to `ffi::status`.)
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::output::Output;
 
-/// What kind of failure an [`Error`] is. The numbers are stable: they are the C ABI's status
-/// values, never renumbered; a retired value stays reserved.
+/// What kind of failure an [`Error`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(i32)]
 pub enum ErrorKind {
     /// A caller's argument or option is invalid (empty command, timeout below 1 s, NULL, ...).
-    InvalidArgument = 1,
+    InvalidArgument,
     /// A deadline passed; the message names the operation and the timeout.
-    Timeout = 2,
+    Timeout,
     /// The TCP connection or the SSH handshake failed (refused, unreachable, protocol error).
-    ConnectFailed = 3,
+    ConnectFailed,
     /// The server refused every credential we had, or a key file could not be used.
-    AuthFailed = 4,
+    AuthFailed,
     /// The server's host key did not match the pinned or remembered key.
-    HostKeyRejected = 5,
+    HostKeyRejected,
     /// The server refused to open a channel or to start the command.
-    ChannelFailed = 6,
+    ChannelFailed,
     /// The transport died (or the handle was closed) while the call was in flight.
-    Disconnected = 7,
+    Disconnected,
     /// A panic was caught inside the library, or the driver dropped a call.
-    Panic = 8,
+    Panic,
     /// The run was cancelled (a cancel token, or an output callback that asked to stop).
-    Cancelled = 9,
+    Cancelled,
     /// A file operation failed on the guest (no such file, permission denied, is a directory);
     /// the message carries the guest's own words.
-    RemoteFailed = 10,
+    RemoteFailed,
     /// A file to fetch is larger than the caller's `max_bytes`; nothing was written.
-    TooLarge = 11,
+    TooLarge,
 }
 
 impl ErrorKind {
-    /// Every kind, in code order.
+    /// Every kind.
     pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidArgument,
         ErrorKind::Timeout,
@@ -50,16 +48,6 @@ impl ErrorKind {
         ErrorKind::RemoteFailed,
         ErrorKind::TooLarge,
     ];
-
-    /// The stable number of this kind (the C ABI's status value; 0 is success).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The kind with this stable number, if any.
-    pub fn from_code(code: i32) -> Option<ErrorKind> {
-        ErrorKind::ALL.into_iter().find(|k| k.code() == code)
-    }
 
     /// A short, stable, human-readable name of the kind.
     pub fn as_str(self) -> &'static str {

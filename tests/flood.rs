@@ -190,7 +190,7 @@ fn free_during_a_flood_returns_at_once() {
     eprintln!("free during a flood: {:.1} ms", took.as_secs_f64() * 1e3);
     assert_eq!(
         run.status,
-        ErrorKind::Disconnected.code(),
+        support::capi::status(ErrorKind::Disconnected),
         "{}",
         run.message
     );

@@ -130,7 +130,7 @@ fn free_during_a_root_run_kills_it() {
     let run = run.join().unwrap();
     assert_eq!(
         run.status,
-        ErrorKind::Disconnected.code(),
+        support::capi::status(ErrorKind::Disconnected),
         "{}",
         run.message
     );
@@ -163,7 +163,7 @@ fn free_during_a_run_kills_it_for_an_ordinary_user_too() {
     let run = run.join().unwrap();
     assert_eq!(
         run.status,
-        ErrorKind::Disconnected.code(),
+        support::capi::status(ErrorKind::Disconnected),
         "{}",
         run.message
     );

@@ -78,9 +78,12 @@ fn status_name(status: i32) -> &'static CStr {
             .map(|k| CString::new(k.as_str()).expect("names have no NUL"))
             .collect()
     });
-    let name: &CStr = match (status, ErrorKind::from_code(status)) {
+    let position = ErrorKind::ALL
+        .iter()
+        .position(|k| smol_ssh_status::from(*k) as i32 == status);
+    let name: &CStr = match (status, position) {
         (0, _) => c"ok",
-        (_, Some(kind)) => &names[ErrorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)],
+        (_, Some(i)) => &names[i],
         (_, None) => c"unknown status",
     };
     name

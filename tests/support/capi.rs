@@ -110,3 +110,8 @@ impl CClient {
         unsafe { smol_ssh_free(self.0) }
     }
 }
+
+/// The C status number of a kind (the numbers belong to the C ABI).
+pub fn status(kind: smol_ssh::ErrorKind) -> i32 {
+    smol_ssh::ffi::status::smol_ssh_status::from(kind) as i32
+}
