@@ -569,6 +569,21 @@ func (c *Client) Connected() bool {
 	return c.handle != nil && bool(C.smol_ssh_connected(c.handle))
 }
 
+// HostKeyFingerprint is the fingerprint ("SHA256:...") of the host key the server presented
+// at the last connect, accepted or not ("" before any): a refused key can be shown and pinned.
+func (c *Client) HostKeyFingerprint() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return ""
+	}
+	var buf [128]C.char
+	if C.smol_ssh_host_key_fingerprint(c.handle, &buf[0], C.size_t(len(buf))) == 0 {
+		return ""
+	}
+	return C.GoString(&buf[0])
+}
+
 // Disconnect closes the connection; runs in flight end with ErrDisconnected and the next run
 // reconnects. Idempotent.
 func (c *Client) Disconnect() {

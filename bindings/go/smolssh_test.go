@@ -210,6 +210,9 @@ func TestConnectionErrors(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: want %v, got %v", tc.name, tc.want, err)
 		}
+		if tc.want == ErrHostKeyRejected && c.HostKeyFingerprint() != g.HostKeyFingerprint {
+			t.Errorf("%s: presented %q, want %q", tc.name, c.HostKeyFingerprint(), g.HostKeyFingerprint)
+		}
 		_ = c.Close()
 	}
 }

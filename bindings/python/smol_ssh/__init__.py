@@ -188,6 +188,7 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_options_set_shell_kind": ([c_void_p, c_int32], c_int32),
         "smol_ssh_options_set_host_key_fingerprint": ([c_void_p, c_char_p], c_int32),
         "smol_ssh_options_set_host_key_policy": ([c_void_p, c_int32], c_int32),
+        "smol_ssh_host_key_fingerprint": ([c_void_p, c_char_p, c_size_t], c_size_t),
         "smol_ssh_options_set_host_key_callback": ([c_void_p, _HOST_KEY_FN, c_void_p], c_int32),
         "smol_ssh_options_set_known_hosts": ([c_void_p, c_char_p, c_bool], c_int32),
         "smol_ssh_options_set_keepalive_interval_ms": ([c_void_p, c_uint64], c_int32),
@@ -508,6 +509,16 @@ class SSHClient:
     def connected(self) -> bool:
         """True while the connection is alive."""
         return self._handle is not None and bool(_lib.smol_ssh_connected(self._handle))
+
+    @property
+    def host_key_fingerprint(self) -> Optional[str]:
+        """The fingerprint ("SHA256:...") of the host key the server presented at the last
+        connect, accepted or not (None before any); a refused key can be shown and pinned."""
+        if self._handle is None:
+            return None
+        buf = ctypes.create_string_buffer(128)
+        n = _lib.smol_ssh_host_key_fingerprint(self._handle, buf, len(buf))
+        return buf.value.decode() if n else None
 
     def close(self) -> None:
         """Closes the connection (idempotent); the next run reconnects."""

@@ -86,8 +86,10 @@ def test_connection_errors_are_connection_errors():
             pinned.run("true")
     # No policy chosen: the unknown key is refused; trusted on first use, it is accepted.
     with SSHClient(**dict(g, host_key_fingerprint=None)) as default:
+        assert default.host_key_fingerprint is None
         with pytest.raises(smol_ssh.HostKeyRejected):
             default.run("true")
+        assert default.host_key_fingerprint == g["host_key_fingerprint"]
     with SSHClient(**dict(g, host_key_fingerprint=None, host_key_policy="accept_first")) as tofu:
         assert tofu.run("echo ok").output == "ok"
     with pytest.raises(smol_ssh.InvalidArgument):
