@@ -106,9 +106,22 @@ static int32_t decide_key(void *user, const char *key_type, const char *fingerpr
   return seen->answer;
 }
 
-/* A client of the test server with a host-key policy: 0 the default, 1 a callback. */
+/* What the log function was told. */
+struct log_seen {
+  int warnings;
+  int lines;
+};
+
+static void note_log(void *user, int32_t level, const char *message) {
+  struct log_seen *seen = (struct log_seen *)user;
+  seen->lines++;
+  if (level == 1 && strstr(message, "WITHOUT") != NULL) seen->warnings++;
+}
+
+/* A client of the test server with a host-key policy: 0 the default, 1 a callback, 2
+   accept-any with a log function (`seen` is then a struct log_seen). */
 static smol_ssh_client *client_with(const char *host, unsigned port, const char *user,
-                                    const char *key, int policy, struct key_seen *seen) {
+                                    const char *key, int policy, void *seen) {
   smol_ssh_options *o = smol_ssh_options_new();
   smol_ssh_client *c = NULL;
   smol_ssh_error *e;
@@ -117,6 +130,10 @@ static smol_ssh_client *client_with(const char *host, unsigned port, const char 
   smol_ssh_options_set_user(o, user);
   if (key) smol_ssh_options_set_key_path(o, key);
   if (policy == 1) smol_ssh_options_set_host_key_callback(o, decide_key, seen);
+  if (policy == 2) {
+    smol_ssh_options_set_host_key_policy(o, SMOL_SSH_HOST_KEY_ACCEPT_ANY);
+    smol_ssh_options_set_log_callback(o, note_log, seen);
+  }
   e = smol_ssh_new(o, &c);
   smol_ssh_options_free(o);
   smol_ssh_error_free(e);
@@ -309,6 +326,15 @@ int main(void) {
     check(r->status == SMOL_SSH_STATUS_OK && r->ok, "host-key callback: 1 accepts");
     smol_ssh_result_free(r);
     smol_ssh_free(c);
+    {
+      struct log_seen logged = {0, 0};
+      c = client_with(host, port, user, key, 2, &logged);
+      r = smol_ssh_run(c, "true", 10000, SMOL_SSH_SHELL_MODE_RAW);
+      check(r->status == SMOL_SSH_STATUS_OK && logged.warnings == 1 && logged.lines >= 2,
+            "accept-any: accepted, and the log warns of it");
+      smol_ssh_result_free(r);
+      smol_ssh_free(c);
+    }
   }
 
   /* Bad run arguments. */

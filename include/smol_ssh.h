@@ -338,6 +338,15 @@ typedef int32_t (*smol_ssh_host_key_fn)(void *user,
                                         size_t key_len);
 
 /**
+ * A log function: told, on the client's internal thread, about the decisions the client makes
+ * on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
+ * or trusted on first use) and a NUL-terminated message valid during the call (never a
+ * secret): which host key was accepted and why, and which identity authenticated. It must
+ * not block, nor call into this client. NULL removes it.
+ */
+typedef void (*smol_ssh_log_fn)(void *user, int32_t level, const char *message);
+
+/**
  * Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
  * `data` points to `len` bytes valid only during the call. Called on the thread that called
  * `smol_ssh_run_with`, in order, never concurrently for one run. Return 0 to go on; any other
@@ -621,6 +630,17 @@ smol_ssh_status smol_ssh_options_set_host_key_policy(struct smol_ssh_options *op
 smol_ssh_status smol_ssh_options_set_host_key_callback(struct smol_ssh_options *options,
                                                        smol_ssh_host_key_fn callback,
                                                        void *user);
+
+/**
+ * Sets the client's log function (see `smol_ssh_log_fn`); NULL removes it.
+ *
+ * # Safety
+ * `options`: NULL or live; `callback` must be safe to call with `user` from any thread for
+ * as long as clients made from these options live.
+ */
+smol_ssh_status smol_ssh_options_set_log_callback(struct smol_ssh_options *options,
+                                                  smol_ssh_log_fn callback,
+                                                  void *user);
 
 /**
  * When nothing has come from the server for this long (milliseconds), check that it is still

@@ -42,6 +42,9 @@ pub struct Config {
     /// (so the command still completes and its exit status is reported) and the output is
     /// marked truncated. 0 means no limit. Default 64 MiB.
     pub max_output_bytes: usize,
+    /// Told about the decisions the client makes on its own (host key accepted and why, the
+    /// identity that authenticated), on its internal thread. None: nothing is told.
+    pub log: Option<crate::LogCallback>,
     /// The ciphers to offer, most preferred first, comma-separated in OpenSSH's names (e.g.
     /// "aes128-ctr,aes256-ctr"); `None` keeps libssh2's default order.
     pub ciphers: Option<String>,
@@ -73,6 +76,7 @@ impl Config {
             keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             ciphers: None,
+            log: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod env;
 mod error;
 pub mod ffi;
 mod hostkey;
+mod log;
 mod output;
 mod secret;
 pub mod shell;
@@ -35,6 +36,7 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hostkey::{format_fingerprint, parse_fingerprint, HostKey, HostKeyCallback, HostKeyPolicy};
+pub use log::{LogCallback, LogLevel};
 pub use output::{Output, Stream};
 pub use secret::Secret;
 pub use shell::{ShellKind, ShellMode};

@@ -155,3 +155,29 @@ fn the_presented_key_can_be_read_and_pinned_after_a_refusal() {
     let err = run_with(&sshd, HostKeyPolicy::Callback(refuse)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::HostKeyRejected, "{err}");
 }
+
+/// The log says how a host key was accepted (a warning when nothing was checked) and which
+/// identity authenticated; never a secret.
+#[test]
+fn the_log_reports_the_host_key_decision_and_the_identity() {
+    use std::sync::{Arc, Mutex};
+    let sshd = Sshd::start();
+    let lines: Arc<Mutex<Vec<(smol_ssh::LogLevel, String)>>> = Arc::default();
+    let mut cfg = config(&sshd);
+    cfg.host_key = HostKeyPolicy::AcceptAny;
+    let sink = Arc::clone(&lines);
+    cfg.log = Some(smol_ssh::LogCallback::new(move |level, message| {
+        sink.lock().unwrap().push((level, message.to_owned()))
+    }));
+    Client::new(cfg).unwrap().run("true", &raw(10)).unwrap();
+    let lines = lines.lock().unwrap().clone();
+    eprintln!("{lines:#?}");
+    assert!(lines
+        .iter()
+        .any(|(level, m)| *level == smol_ssh::LogLevel::Warning
+            && m.contains("WITHOUT any check")
+            && m.contains(&sshd.host_fingerprint())));
+    assert!(lines
+        .iter()
+        .any(|(_, m)| m.contains("authenticated") && m.contains("key file")));
+}

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey;
 use crate::hostkey::{HostKey, HostKeyPolicy};
+use crate::log::{self, LogLevel};
 use crate::secret::Secret;
 
 /// An authenticated SSH connection. Dropping it shuts the socket down first, so that libssh2
@@ -179,8 +180,10 @@ pub(crate) fn connect(
         policy => hostkey::check(policy, remembered, &key, digest, &server)?,
     }
 
-    authenticate(&conn.session, config, &waiter)?;
+    let first_use = config.host_key == HostKeyPolicy::AcceptFirst && remembered.is_none();
+    let identity = authenticate(&conn.session, config, &waiter)?;
     hostkey::remember(&config.host_key, remembered, digest);
+    report(config, &server, &key, first_use, &identity);
     Ok(conn)
 }
 
@@ -242,6 +245,37 @@ fn timeout(server: &str, budget: Duration, stage: &str) -> Error {
             budget.as_secs_f64()
         ),
     )
+}
+
+/// Tells the caller's log how the host key was accepted and who authenticated.
+fn report(config: &Config, server: &str, key: &HostKey, first_use: bool, identity: &str) {
+    let (level, how) = match &config.host_key {
+        HostKeyPolicy::AcceptAny => (
+            LogLevel::Warning,
+            "accepted WITHOUT any check (host-key policy accept-any)",
+        ),
+        HostKeyPolicy::AcceptFirst if first_use => {
+            (LogLevel::Warning, "trusted on first use (accept-first)")
+        }
+        HostKeyPolicy::AcceptFirst => (LogLevel::Info, "the key trusted on first use"),
+        HostKeyPolicy::Fingerprints(_) => (LogLevel::Info, "matches a pinned fingerprint"),
+        HostKeyPolicy::KnownHosts { .. } | HostKeyPolicy::UserKnownHosts => {
+            (LogLevel::Info, "matches known_hosts")
+        }
+        HostKeyPolicy::Callback(_) => (LogLevel::Info, "accepted by the host-key callback"),
+    };
+    log::log(&config.log, level, || {
+        format!(
+            "host key of {server} ({} {}) {how}",
+            key.key_type, key.fingerprint
+        )
+    });
+    log::log(&config.log, LogLevel::Info, || {
+        format!(
+            "authenticated to {server} as {} with {identity}",
+            config.user
+        )
+    });
 }
 
 /// The key the server presented: its type, fingerprint and bytes.
@@ -306,9 +340,11 @@ impl Waiter<'_, '_> {
     }
 }
 
-fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Result<()> {
+/// Authenticates; says with what (for the log: never a secret).
+fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Result<String> {
     let user = config.user.as_str();
     let stage = "authentication";
+    let identity;
     if let Some(key) = &config.key_path {
         if !key.is_file() {
             return Err(Error::new(
@@ -324,11 +360,13 @@ fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Resul
             session.userauth_pubkey_file(user, None, key, passphrase)
         })?
         .map_err(|e| auth_error(&e, &format!("key {}", key.display()), user))?;
+        identity = format!("the key file {}", key.display());
     } else if let Some(password) = &config.password {
         w.until_done(session, stage, || {
             session.userauth_password(user, password.expose())
         })?
         .map_err(|e| auth_error(&e, "the password", user))?;
+        identity = "the password".to_owned();
     } else {
         // The agent's keys go only to a server whose host key was verified.
         if config.host_key == HostKeyPolicy::AcceptAny {
@@ -338,10 +376,10 @@ fn authenticate(session: &Session, config: &Config, w: &Waiter<'_, '_>) -> Resul
                  server whose host key was not verified (host-key policy accept-any)",
             ));
         }
-        agent_auth(session, user, w)?;
+        identity = agent_auth(session, user, w)?;
     }
     if session.authenticated() {
-        Ok(())
+        Ok(identity)
     } else {
         Err(Error::new(
             ErrorKind::AuthFailed,
@@ -374,7 +412,8 @@ fn auth_error(e: &ssh2::Error, what: &str, user: &str) -> Error {
 
 /// ssh-agent authentication runs in libssh2's blocking mode with its timeout set to what is
 /// left of the deadline: the agent's signing callback is not safe to re-enter on EAGAIN.
-fn agent_auth(session: &Session, user: &str, w: &Waiter<'_, '_>) -> Result<()> {
+/// Says which agent identity authenticated (its comment).
+fn agent_auth(session: &Session, user: &str, w: &Waiter<'_, '_>) -> Result<String> {
     let no_agent = |e: ssh2::Error| {
         Error::new(
             ErrorKind::AuthFailed,
@@ -397,7 +436,7 @@ fn agent_auth(session: &Session, user: &str, w: &Waiter<'_, '_>) -> Result<()> {
         let ids = agent.identities().map_err(no_agent)?;
         for id in &ids {
             if agent.userauth(user, id).is_ok() {
-                return Ok(());
+                return Ok(format!("the ssh-agent key \"{}\"", id.comment()));
             }
         }
         Err(Error::new(

@@ -11,6 +11,7 @@ use super::status::smol_ssh_status;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::hostkey::{HostKey, HostKeyCallback, HostKeyPolicy};
+use crate::log::{LogCallback, LogLevel};
 
 /// Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
 /// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
@@ -344,6 +345,60 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_callback(
                     }))
                 }
             };
+            Ok(())
+        })
+    }
+}
+
+/// A log function: told, on the client's internal thread, about the decisions the client makes
+/// on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
+/// or trusted on first use) and a NUL-terminated message valid during the call (never a
+/// secret): which host key was accepted and why, and which identity authenticated. It must
+/// not block, nor call into this client. NULL removes it.
+pub type smol_ssh_log_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, level: i32, message: *const c_char)>;
+
+/// The caller's log function and pointer (see `ForeignHostKeyFn`).
+struct ForeignLogFn {
+    f: unsafe extern "C" fn(*mut c_void, i32, *const c_char),
+    user: *mut c_void,
+}
+// SAFETY: the caller of smol_ssh_options_set_log_callback guarantees that `f` may be called
+// with `user` from any thread.
+unsafe impl Send for ForeignLogFn {}
+// SAFETY: as above.
+unsafe impl Sync for ForeignLogFn {}
+
+impl ForeignLogFn {
+    fn tell(&self, level: LogLevel, message: &str) {
+        let text = CString::new(message.replace('\0', "")).unwrap_or_default();
+        let level = match level {
+            LogLevel::Info => 0,
+            LogLevel::Warning => 1,
+        };
+        // SAFETY: the caller vouched for calling `f` with `user` from this thread; the text
+        // outlives the call.
+        unsafe { (self.f)(self.user, level, text.as_ptr()) }
+    }
+}
+
+/// Sets the client's log function (see `smol_ssh_log_fn`); NULL removes it.
+///
+/// # Safety
+/// `options`: NULL or live; `callback` must be safe to call with `user` from any thread for
+/// as long as clients made from these options live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_log_callback(
+    options: *mut smol_ssh_options,
+    callback: smol_ssh_log_fn,
+    user: *mut c_void,
+) -> smol_ssh_status {
+    unsafe {
+        set(options, "log_callback", |c| {
+            c.log = callback.map(|f| {
+                let foreign = ForeignLogFn { f, user };
+                LogCallback::new(move |level, message| foreign.tell(level, message))
+            });
             Ok(())
         })
     }
