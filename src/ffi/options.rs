@@ -79,14 +79,15 @@ pub unsafe extern "C" fn smol_ssh_options_set_host(
     options: *mut smol_ssh_options,
     host: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "host", |c| {
-            let host = str_arg(host, "host")?;
-            config::check_host(host)?;
-            c.host = host.to_owned();
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        let host = unsafe { str_arg(host, "host") }?;
+        config::check_host(host)?;
+        c.host = host.to_owned();
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "host", apply) }
 }
 
 /// Login user; non-empty. Default "root".
@@ -98,14 +99,15 @@ pub unsafe extern "C" fn smol_ssh_options_set_user(
     options: *mut smol_ssh_options,
     user: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "user", |c| {
-            let user = str_arg(user, "user")?;
-            config::check_user(user)?;
-            c.user = user.to_owned();
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        let user = unsafe { str_arg(user, "user") }?;
+        config::check_user(user)?;
+        c.user = user.to_owned();
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "user", apply) }
 }
 
 /// TCP port, 1–65535. Default 22.
@@ -117,15 +119,15 @@ pub unsafe extern "C" fn smol_ssh_options_set_port(
     options: *mut smol_ssh_options,
     port: u32,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "port", |c| {
-            let port = u16::try_from(port)
-                .map_err(|_| Error::invalid(format!("{port} is not within 1-65535")))?;
-            config::check_port(port)?;
-            c.port = port;
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        let port = u16::try_from(port)
+            .map_err(|_| Error::invalid(format!("{port} is not within 1-65535")))?;
+        config::check_port(port)?;
+        c.port = port;
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "port", apply) }
 }
 
 /// Private key file (OpenSSH, PEM RSA/ECDSA); NULL clears it. When set, the password is not
@@ -138,16 +140,17 @@ pub unsafe extern "C" fn smol_ssh_options_set_key_path(
     options: *mut smol_ssh_options,
     key_path: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "key_path", |c| {
-            let path = opt_str_arg(key_path, "key_path")?;
-            if path == Some("") {
-                return Err(Error::invalid("must not be empty (pass NULL to clear)"));
-            }
-            c.key_path = path.map(Into::into);
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        let path = unsafe { opt_str_arg(key_path, "key_path") }?;
+        if path == Some("") {
+            return Err(Error::invalid("must not be empty (pass NULL to clear)"));
+        }
+        c.key_path = path.map(Into::into);
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "key_path", apply) }
 }
 
 /// Passphrase of an encrypted private key; NULL clears it.
@@ -159,12 +162,13 @@ pub unsafe extern "C" fn smol_ssh_options_set_key_passphrase(
     options: *mut smol_ssh_options,
     passphrase: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "key_passphrase", |c| {
-            c.key_passphrase = opt_str_arg(passphrase, "key_passphrase")?.map(Into::into);
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        c.key_passphrase = unsafe { opt_str_arg(passphrase, "key_passphrase") }?.map(Into::into);
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "key_passphrase", apply) }
 }
 
 /// Password, used when no key file is set; NULL clears it.
@@ -176,12 +180,13 @@ pub unsafe extern "C" fn smol_ssh_options_set_password(
     options: *mut smol_ssh_options,
     password: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "password", |c| {
-            c.password = opt_str_arg(password, "password")?.map(Into::into);
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        c.password = unsafe { opt_str_arg(password, "password") }?.map(Into::into);
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "password", apply) }
 }
 
 /// Bound on TCP connect + handshake + authentication, in milliseconds; at least 1000.
@@ -194,14 +199,14 @@ pub unsafe extern "C" fn smol_ssh_options_set_connect_timeout_ms(
     options: *mut smol_ssh_options,
     timeout_ms: u64,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "connect_timeout_ms", |c| {
-            let timeout = Duration::from_millis(timeout_ms);
-            config::check_connect_timeout(timeout)?;
-            c.connect_timeout = timeout;
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        let timeout = Duration::from_millis(timeout_ms);
+        config::check_connect_timeout(timeout)?;
+        c.connect_timeout = timeout;
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "connect_timeout_ms", apply) }
 }
 
 /// The guest's shell: a `smol_ssh_shell_kind` value. Default SMOL_SSH_SHELL_KIND_SH.
@@ -213,12 +218,12 @@ pub unsafe extern "C" fn smol_ssh_options_set_shell_kind(
     options: *mut smol_ssh_options,
     shell_kind: i32,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "shell_kind", |c| {
-            c.shell_kind = smol_ssh_shell_kind::try_from(shell_kind)?.into();
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.shell_kind = smol_ssh_shell_kind::try_from(shell_kind)?.into();
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "shell_kind", apply) }
 }
 
 /// Pins a host key: accept only keys with one of the fingerprints pinned so far (OpenSSH
@@ -232,21 +237,22 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_fingerprint(
     options: *mut smol_ssh_options,
     fingerprint: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "host_key_fingerprint", |c| {
-            match opt_str_arg(fingerprint, "host_key_fingerprint")? {
-                None => c.host_key = HostKeyPolicy::default(),
-                Some(fp) => {
-                    crate::hostkey::parse_fingerprint(fp)?;
-                    match &mut c.host_key {
-                        HostKeyPolicy::Fingerprints(pins) => pins.push(fp.to_owned()),
-                        other => *other = HostKeyPolicy::Fingerprints(vec![fp.to_owned()]),
-                    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        match unsafe { opt_str_arg(fingerprint, "host_key_fingerprint") }? {
+            None => c.host_key = HostKeyPolicy::default(),
+            Some(fp) => {
+                crate::hostkey::parse_fingerprint(fp)?;
+                match &mut c.host_key {
+                    HostKeyPolicy::Fingerprints(pins) => pins.push(fp.to_owned()),
+                    other => *other = HostKeyPolicy::Fingerprints(vec![fp.to_owned()]),
                 }
             }
-            Ok(())
-        })
-    }
+        }
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "host_key_fingerprint", apply) }
 }
 
 /// Chooses a host-key policy from `smol_ssh_host_key_policy` (an integer; unknown values are
@@ -259,20 +265,18 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_policy(
     options: *mut smol_ssh_options,
     policy: i32,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "host_key_policy", |c| {
-            c.host_key = match smol_ssh_host_key_policy::try_from(policy)? {
-                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS => {
-                    HostKeyPolicy::UserKnownHosts
-                }
-                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_FIRST => {
-                    HostKeyPolicy::AcceptFirst
-                }
-                smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_ANY => HostKeyPolicy::AcceptAny,
-            };
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.host_key = match smol_ssh_host_key_policy::try_from(policy)? {
+            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS => {
+                HostKeyPolicy::UserKnownHosts
+            }
+            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_FIRST => HostKeyPolicy::AcceptFirst,
+            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_ANY => HostKeyPolicy::AcceptAny,
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "host_key_policy", apply) }
 }
 
 /// A host-key policy function: called during each connect, **on the client's internal
@@ -334,20 +338,20 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_callback(
     callback: smol_ssh_host_key_fn,
     user: *mut c_void,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "host_key_callback", |c| {
-            c.host_key = match callback {
-                None => HostKeyPolicy::default(),
-                Some(f) => {
-                    let foreign = ForeignHostKeyFn { f, user };
-                    HostKeyPolicy::Callback(HostKeyCallback::new(move |key: &HostKey| {
-                        foreign.accepts(key)
-                    }))
-                }
-            };
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.host_key = match callback {
+            None => HostKeyPolicy::default(),
+            Some(f) => {
+                let foreign = ForeignHostKeyFn { f, user };
+                HostKeyPolicy::Callback(HostKeyCallback::new(move |key: &HostKey| {
+                    foreign.accepts(key)
+                }))
+            }
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "host_key_callback", apply) }
 }
 
 /// A log function: told, on the client's internal thread, about the decisions the client makes
@@ -393,15 +397,15 @@ pub unsafe extern "C" fn smol_ssh_options_set_log_callback(
     callback: smol_ssh_log_fn,
     user: *mut c_void,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "log_callback", |c| {
-            c.log = callback.map(|f| {
-                let foreign = ForeignLogFn { f, user };
-                LogCallback::new(move |level, message| foreign.tell(level, message))
-            });
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.log = callback.map(|f| {
+            let foreign = ForeignLogFn { f, user };
+            LogCallback::new(move |level, message| foreign.tell(level, message))
+        });
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "log_callback", apply) }
 }
 
 /// When nothing has come from the server for this long (milliseconds), check that it is still
@@ -416,14 +420,14 @@ pub unsafe extern "C" fn smol_ssh_options_set_keepalive_interval_ms(
     options: *mut smol_ssh_options,
     interval_ms: u64,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "keepalive_interval_ms", |c| {
-            let interval = Duration::from_millis(interval_ms);
-            config::check_keepalive_interval(interval)?;
-            c.keepalive_interval = interval;
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        let interval = Duration::from_millis(interval_ms);
+        config::check_keepalive_interval(interval)?;
+        c.keepalive_interval = interval;
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "keepalive_interval_ms", apply) }
 }
 
 /// How many keepalive intervals may pass without an answer before the connection is declared
@@ -437,13 +441,13 @@ pub unsafe extern "C" fn smol_ssh_options_set_keepalive_count_max(
     options: *mut smol_ssh_options,
     count: u32,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "keepalive_count_max", |c| {
-            config::check_keepalive_count_max(count)?;
-            c.keepalive_count_max = count;
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        config::check_keepalive_count_max(count)?;
+        c.keepalive_count_max = count;
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "keepalive_count_max", apply) }
 }
 
 /// Most bytes kept of each of stdout and stderr per run (0 = no limit); the rest is read and
@@ -457,12 +461,12 @@ pub unsafe extern "C" fn smol_ssh_options_set_max_output_bytes(
     options: *mut smol_ssh_options,
     max_bytes: u64,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "max_output_bytes", |c| {
-            c.max_output_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.max_output_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "max_output_bytes", apply) }
 }
 
 /// Check host keys against an OpenSSH known_hosts file at `path` (plain or hashed entries,
@@ -480,19 +484,20 @@ pub unsafe extern "C" fn smol_ssh_options_set_known_hosts(
     path: *const c_char,
     add_unknown: bool,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "known_hosts", |c| {
-            c.host_key = match opt_str_arg(path, "known_hosts")? {
-                None => HostKeyPolicy::default(),
-                Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
-                Some(path) => HostKeyPolicy::KnownHosts {
-                    path: path.into(),
-                    add_unknown,
-                },
-            };
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        c.host_key = match unsafe { opt_str_arg(path, "known_hosts") }? {
+            None => HostKeyPolicy::default(),
+            Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
+            Some(path) => HostKeyPolicy::KnownHosts {
+                path: path.into(),
+                add_unknown,
+            },
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "known_hosts", apply) }
 }
 
 /// The ciphers to offer, most preferred first, comma-separated OpenSSH names (for example
@@ -506,13 +511,14 @@ pub unsafe extern "C" fn smol_ssh_options_set_ciphers(
     options: *mut smol_ssh_options,
     ciphers: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "ciphers", |c| {
-            c.ciphers = match opt_str_arg(ciphers, "ciphers")? {
-                Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
-                other => other.map(str::to_owned),
-            };
-            Ok(())
-        })
-    }
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        c.ciphers = match unsafe { opt_str_arg(ciphers, "ciphers") }? {
+            Some("") => return Err(Error::invalid("must not be empty (pass NULL to clear)")),
+            other => other.map(str::to_owned),
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "ciphers", apply) }
 }

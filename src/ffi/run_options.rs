@@ -71,12 +71,12 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_timeout_ms(
     options: *mut smol_ssh_run_options,
     timeout_ms: u64,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "timeout_ms", |o| {
-            o.options.timeout = Duration::from_millis(timeout_ms);
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        o.options.timeout = Duration::from_millis(timeout_ms);
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "timeout_ms", apply) }
 }
 
 /// A `smol_ssh_shell_mode` value. Default SMOL_SSH_SHELL_MODE_LOGIN.
@@ -88,12 +88,12 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_shell_mode(
     options: *mut smol_ssh_run_options,
     shell_mode: i32,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "shell_mode", |o| {
-            o.options.mode = smol_ssh_shell_mode::try_from(shell_mode)?.into();
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        o.options.mode = smol_ssh_shell_mode::try_from(shell_mode)?.into();
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "shell_mode", apply) }
 }
 
 /// Bytes fed to the command's stdin while its output is read, then EOF; copied. `data` may be
@@ -107,14 +107,15 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_stdin(
     data: *const u8,
     len: usize,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "stdin", |o| {
-            // Copied before returning.
-            let bytes = bytes_arg(data, len, "data")?;
-            o.options.stdin = (!bytes.is_empty()).then(|| bytes.to_vec());
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        // Copied before returning.
+        let bytes = unsafe { bytes_arg(data, len, "data") }?;
+        o.options.stdin = (!bytes.is_empty()).then(|| bytes.to_vec());
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "stdin", apply) }
 }
 
 /// Sets environment variable `name` to `value` for the run (replacing an earlier value);
@@ -130,18 +131,19 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_env(
     name: *const c_char,
     value: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "env", |o| {
-            let name = str_arg(name, "name")?;
-            let value = opt_str_arg(value, "value")?;
-            let env = &mut o.options.env;
-            env.retain(|(n, _)| n != name);
-            if let Some(value) = value {
-                env.push((name.to_owned(), value.to_owned()));
-            }
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        let value = unsafe { opt_str_arg(value, "value") }?;
+        let env = &mut o.options.env;
+        env.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            env.push((name.to_owned(), value.to_owned()));
+        }
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "env", apply) }
 }
 
 /// Sets a secret environment variable `name` to `value` for the run (replacing an earlier
@@ -159,18 +161,19 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_secret_env(
     name: *const c_char,
     value: *const c_char,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "secret_env", |o| {
-            let name = str_arg(name, "name")?;
-            let value = opt_str_arg(value, "value")?;
-            let env = &mut o.options.secret_env;
-            env.retain(|(n, _)| n != name);
-            if let Some(value) = value {
-                env.push((name.to_owned(), value.into()));
-            }
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        // SAFETY: the string and byte arguments are NULL or valid, per the contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        let value = unsafe { opt_str_arg(value, "value") }?;
+        let env = &mut o.options.secret_env;
+        env.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            env.push((name.to_owned(), value.into()));
+        }
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "secret_env", apply) }
 }
 
 /// Runs with these options can be cancelled with `cancel` (the options keep their own
@@ -183,13 +186,13 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_cancel(
     options: *mut smol_ssh_run_options,
     cancel: *const smol_ssh_cancel,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "cancel", |o| {
-            // SAFETY: per the contract.
-            o.options.cancel = cancel.as_ref().map(|c| c.token.clone());
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        // SAFETY: per the contract.
+        o.options.cancel = cancel.as_ref().map(|c| c.token.clone());
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "cancel", apply) }
 }
 
 /// Streams output to `callback` (with `user` passed back) instead of collecting it: the
@@ -209,11 +212,11 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_output_callback(
     callback: smol_ssh_output_fn,
     user: *mut c_void,
 ) -> smol_ssh_status {
-    unsafe {
-        set(options, "output_callback", |o| {
-            o.callback = callback;
-            o.user = user;
-            Ok(())
-        })
-    }
+    let apply = |o: &mut smol_ssh_run_options| -> Result<(), Error> {
+        o.callback = callback;
+        o.user = user;
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "output_callback", apply) }
 }
