@@ -67,7 +67,7 @@ int main(void) {
   if (host_key)
     smol_ssh_options_set_host_key_fingerprint(opts, host_key);
   else
-    smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_ACCEPT_FIRST);
+    smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST);
   err = smol_ssh_new(opts, &client);
   smol_ssh_options_free(opts);
   if (err) {

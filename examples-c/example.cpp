@@ -22,7 +22,7 @@ int main() {
   if (const char *u = std::getenv("SMOL_SSH_USER")) o.user = u;
   if (const char *k = std::getenv("SMOL_SSH_KEY")) o.key_path = k;
   if (const char *h = std::getenv("SMOL_SSH_HOST_KEY")) o.host_key_fingerprint = h;
-  else o.host_key_policy = SMOL_SSH_HOST_KEY_ACCEPT_FIRST;
+  else o.host_key_policy = SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST;
 
   try {
     smol_ssh::Options bad;

@@ -131,7 +131,7 @@ static smol_ssh_client *client_with(const char *host, unsigned port, const char 
   if (key) smol_ssh_options_set_key_path(o, key);
   if (policy == 1) smol_ssh_options_set_host_key_callback(o, decide_key, seen);
   if (policy == 2) {
-    smol_ssh_options_set_host_key_policy(o, SMOL_SSH_HOST_KEY_ACCEPT_ANY);
+    smol_ssh_options_set_host_key_policy(o, SMOL_SSH_HOST_KEY_POLICY_ACCEPT_ANY);
     smol_ssh_options_set_log_callback(o, note_log, seen);
   }
   e = smol_ssh_new(o, &c);
@@ -282,7 +282,7 @@ int main(void) {
     check(smol_ssh_options_set_host_key_fingerprint(opts, host_key) == SMOL_SSH_STATUS_OK,
           "set_host_key_fingerprint");
   else
-    check(smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_ACCEPT_FIRST) ==
+    check(smol_ssh_options_set_host_key_policy(opts, SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST) ==
               SMOL_SSH_STATUS_OK,
           "set_host_key_policy(ACCEPT_FIRST)");
   err = smol_ssh_new(opts, &client);

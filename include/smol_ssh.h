@@ -185,16 +185,16 @@ enum smol_ssh_host_key_policy
    * The user's own `$HOME/.ssh/known_hosts`, strictly: an unknown or changed key is
    * refused (OpenSSH in batch mode). The default.
    */
-  SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS = 0,
+  SMOL_SSH_HOST_KEY_POLICY_USER_KNOWN_HOSTS = 0,
   /**
    * Accept the key of the first connection that authenticates, then refuse any other for
    * the life of the client (trust on first use; for fresh VM guests).
    */
-  SMOL_SSH_HOST_KEY_ACCEPT_FIRST = 1,
+  SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST = 1,
   /**
    * Accept any key without checking it: only for throwaway guests on a private link.
    */
-  SMOL_SSH_HOST_KEY_ACCEPT_ANY = 2,
+  SMOL_SSH_HOST_KEY_POLICY_ACCEPT_ANY = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

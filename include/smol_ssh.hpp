@@ -72,7 +72,7 @@ struct Options {
   ShellKind shell_kind = ShellKind::sh;
   std::optional<std::string> host_key_fingerprint; /* a pin (replaces host_key_policy) */
   /* Unknown host keys are refused unless a policy that accepts them is chosen. */
-  smol_ssh_host_key_policy host_key_policy = SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS;
+  smol_ssh_host_key_policy host_key_policy = SMOL_SSH_HOST_KEY_POLICY_USER_KNOWN_HOSTS;
   std::optional<std::string> known_hosts;
   bool known_hosts_add_unknown = false;
   std::chrono::milliseconds keepalive_interval{15000};

@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   smol_ssh_options_set_key_path(o, env("SMOL_SSH_KEY"));
   smol_ssh_options_set_max_output_bytes(o, 0);
   /* The bench's own sshd, made for this run: trusted on first use. */
-  smol_ssh_options_set_host_key_policy(o, SMOL_SSH_HOST_KEY_ACCEPT_FIRST);
+  smol_ssh_options_set_host_key_policy(o, SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST);
   if (getenv("BENCH_CIPHER")) fprintf(stderr, "cipher selection not supported\n");
   smol_ssh_error *e = smol_ssh_new(o, &client);
   smol_ssh_options_free(o);

@@ -158,11 +158,11 @@ type HostKeyPolicy int
 
 const (
 	// HostKeyUserKnownHosts checks the user's own ~/.ssh/known_hosts, strictly (the default).
-	HostKeyUserKnownHosts HostKeyPolicy = C.SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS
+	HostKeyUserKnownHosts HostKeyPolicy = C.SMOL_SSH_HOST_KEY_POLICY_USER_KNOWN_HOSTS
 	// HostKeyAcceptFirst trusts the key of the first connection that authenticates (fresh VM guests).
-	HostKeyAcceptFirst HostKeyPolicy = C.SMOL_SSH_HOST_KEY_ACCEPT_FIRST
+	HostKeyAcceptFirst HostKeyPolicy = C.SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST
 	// HostKeyAcceptAny accepts any key without checking it.
-	HostKeyAcceptAny HostKeyPolicy = C.SMOL_SSH_HOST_KEY_ACCEPT_ANY
+	HostKeyAcceptAny HostKeyPolicy = C.SMOL_SSH_HOST_KEY_POLICY_ACCEPT_ANY
 )
 
 // Stream says which output stream a chunk came from.

@@ -33,14 +33,14 @@ pub unsafe extern "C" fn smol_ssh_cancel_trigger(
     cancel: *const smol_ssh_cancel,
 ) -> smol_ssh_status {
     guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || smol_ssh_status::Panic,
         // SAFETY: per the contract.
         || match unsafe { cancel.as_ref() } {
             Some(c) => {
                 c.token.cancel();
-                smol_ssh_status::SMOL_SSH_STATUS_OK
+                smol_ssh_status::Ok
             }
-            None => smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT,
+            None => smol_ssh_status::InvalidArgument,
         },
     )
 }

@@ -334,14 +334,14 @@ pub unsafe extern "C" fn smol_ssh_close(client: *mut smol_ssh_client) -> smol_ss
         || {
             // SAFETY: per the contract.
             unsafe { poison(client) };
-            smol_ssh_status::SMOL_SSH_STATUS_PANIC
+            smol_ssh_status::Panic
         },
         || {
             // SAFETY: per the contract.
             match unsafe { client_ref(client) } {
                 Ok(call) => {
                     call.client().close();
-                    smol_ssh_status::SMOL_SSH_STATUS_OK
+                    smol_ssh_status::Ok
                 }
                 Err(e) => e.kind().into(),
             }
@@ -386,23 +386,20 @@ mod tests {
             PANIC_IN_NEXT_RUN.with(|p| p.set(true));
             let r = smol_ssh_run(client, c"true".as_ptr(), 5000, 1);
             std::panic::set_hook(hook);
-            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            assert_eq!((*r).status, smol_ssh_status::Panic);
             smol_ssh_result_free(r);
 
             let r = smol_ssh_run(client, c"true".as_ptr(), 5000, 1);
-            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            assert_eq!((*r).status, smol_ssh_status::Panic);
             let msg = std::ffi::CStr::from_ptr((*r).error_message)
                 .to_str()
                 .unwrap();
             assert!(msg.contains("unusable"), "{msg}");
             smol_ssh_result_free(r);
             let r = smol_ssh_wait(client, 1000, 0);
-            assert_eq!((*r).status, smol_ssh_status::SMOL_SSH_STATUS_PANIC);
+            assert_eq!((*r).status, smol_ssh_status::Panic);
             smol_ssh_result_free(r);
-            assert_eq!(
-                smol_ssh_close(client),
-                smol_ssh_status::SMOL_SSH_STATUS_PANIC
-            );
+            assert_eq!(smol_ssh_close(client), smol_ssh_status::Panic);
             assert!(!smol_ssh_connected(client));
             smol_ssh_free(client);
         }

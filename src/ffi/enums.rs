@@ -28,21 +28,21 @@ macro_rules! from_i32 {
 #[derive(Clone, Copy, Debug)]
 pub enum smol_ssh_shell_kind {
     /// A POSIX shell: `$SHELL -lc` (the default).
-    SMOL_SSH_SHELL_KIND_SH = 0,
+    Sh = 0,
     /// Windows PowerShell, with `-EncodedCommand`.
-    SMOL_SSH_SHELL_KIND_POWERSHELL = 1,
+    Powershell = 1,
     /// Windows `cmd.exe /s /c`.
-    SMOL_SSH_SHELL_KIND_CMD = 2,
+    Cmd = 2,
 }
 
-from_i32!(smol_ssh_shell_kind { 0 => SMOL_SSH_SHELL_KIND_SH, 1 => SMOL_SSH_SHELL_KIND_POWERSHELL, 2 => SMOL_SSH_SHELL_KIND_CMD });
+from_i32!(smol_ssh_shell_kind { 0 => Sh, 1 => Powershell, 2 => Cmd });
 
 impl From<smol_ssh_shell_kind> for ShellKind {
     fn from(kind: smol_ssh_shell_kind) -> Self {
         match kind {
-            smol_ssh_shell_kind::SMOL_SSH_SHELL_KIND_SH => ShellKind::Sh,
-            smol_ssh_shell_kind::SMOL_SSH_SHELL_KIND_POWERSHELL => ShellKind::PowerShell,
-            smol_ssh_shell_kind::SMOL_SSH_SHELL_KIND_CMD => ShellKind::Cmd,
+            smol_ssh_shell_kind::Sh => ShellKind::Sh,
+            smol_ssh_shell_kind::Powershell => ShellKind::PowerShell,
+            smol_ssh_shell_kind::Cmd => ShellKind::Cmd,
         }
     }
 }
@@ -52,18 +52,18 @@ impl From<smol_ssh_shell_kind> for ShellKind {
 #[derive(Clone, Copy, Debug)]
 pub enum smol_ssh_shell_mode {
     /// Wrapped to run in a login shell of the configured shell kind.
-    SMOL_SSH_SHELL_MODE_LOGIN = 0,
+    Login = 0,
     /// Sent as given.
-    SMOL_SSH_SHELL_MODE_RAW = 1,
+    Raw = 1,
 }
 
-from_i32!(smol_ssh_shell_mode { 0 => SMOL_SSH_SHELL_MODE_LOGIN, 1 => SMOL_SSH_SHELL_MODE_RAW });
+from_i32!(smol_ssh_shell_mode { 0 => Login, 1 => Raw });
 
 impl From<smol_ssh_shell_mode> for ShellMode {
     fn from(mode: smol_ssh_shell_mode) -> Self {
         match mode {
-            smol_ssh_shell_mode::SMOL_SSH_SHELL_MODE_LOGIN => ShellMode::Login,
-            smol_ssh_shell_mode::SMOL_SSH_SHELL_MODE_RAW => ShellMode::Raw,
+            smol_ssh_shell_mode::Login => ShellMode::Login,
+            smol_ssh_shell_mode::Raw => ShellMode::Raw,
         }
     }
 }
@@ -72,15 +72,15 @@ impl From<smol_ssh_shell_mode> for ShellMode {
 #[repr(i32)]
 #[derive(Clone, Copy, Debug)]
 pub enum smol_ssh_stream {
-    SMOL_SSH_STREAM_STDOUT = 0,
-    SMOL_SSH_STREAM_STDERR = 1,
+    Stdout = 0,
+    Stderr = 1,
 }
 
 impl From<Stream> for smol_ssh_stream {
     fn from(stream: Stream) -> Self {
         match stream {
-            Stream::Stdout => smol_ssh_stream::SMOL_SSH_STREAM_STDOUT,
-            Stream::Stderr => smol_ssh_stream::SMOL_SSH_STREAM_STDERR,
+            Stream::Stdout => smol_ssh_stream::Stdout,
+            Stream::Stderr => smol_ssh_stream::Stderr,
         }
     }
 }
@@ -92,16 +92,16 @@ impl From<Stream> for smol_ssh_stream {
 pub enum smol_ssh_host_key_policy {
     /// The user's own `$HOME/.ssh/known_hosts`, strictly: an unknown or changed key is
     /// refused (OpenSSH in batch mode). The default.
-    SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS = 0,
+    UserKnownHosts = 0,
     /// Accept the key of the first connection that authenticates, then refuse any other for
     /// the life of the client (trust on first use; for fresh VM guests).
-    SMOL_SSH_HOST_KEY_ACCEPT_FIRST = 1,
+    AcceptFirst = 1,
     /// Accept any key without checking it: only for throwaway guests on a private link.
-    SMOL_SSH_HOST_KEY_ACCEPT_ANY = 2,
+    AcceptAny = 2,
 }
 
 from_i32!(smol_ssh_host_key_policy {
-    0 => SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS,
-    1 => SMOL_SSH_HOST_KEY_ACCEPT_FIRST,
-    2 => SMOL_SSH_HOST_KEY_ACCEPT_ANY,
+    0 => UserKnownHosts,
+    1 => AcceptFirst,
+    2 => AcceptAny,
 });

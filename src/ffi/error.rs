@@ -27,13 +27,10 @@ pub(crate) fn into_c(err: &Error) -> *mut smol_ssh_error {
 #[no_mangle]
 pub unsafe extern "C" fn smol_ssh_error_status(error: *const smol_ssh_error) -> smol_ssh_status {
     guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || smol_ssh_status::Panic,
         || {
             // SAFETY: per the contract.
-            unsafe { error.as_ref() }
-                .map_or(smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT, |e| {
-                    e.status
-                })
+            unsafe { error.as_ref() }.map_or(smol_ssh_status::InvalidArgument, |e| e.status)
         },
     )
 }

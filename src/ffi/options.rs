@@ -267,11 +267,9 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_policy(
 ) -> smol_ssh_status {
     let apply = |c: &mut Config| -> Result<(), Error> {
         c.host_key = match smol_ssh_host_key_policy::try_from(policy)? {
-            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_USER_KNOWN_HOSTS => {
-                HostKeyPolicy::UserKnownHosts
-            }
-            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_FIRST => HostKeyPolicy::AcceptFirst,
-            smol_ssh_host_key_policy::SMOL_SSH_HOST_KEY_ACCEPT_ANY => HostKeyPolicy::AcceptAny,
+            smol_ssh_host_key_policy::UserKnownHosts => HostKeyPolicy::UserKnownHosts,
+            smol_ssh_host_key_policy::AcceptFirst => HostKeyPolicy::AcceptFirst,
+            smol_ssh_host_key_policy::AcceptAny => HostKeyPolicy::AcceptAny,
         };
         Ok(())
     };

@@ -76,13 +76,13 @@ fn nul_terminated(mut bytes: Vec<u8>) -> Vec<u8> {
 /// Moves a core result into a new C result.
 pub(crate) fn into_c(result: Result<Output, Error>) -> *mut smol_ssh_result {
     let (status, out, message) = match result {
-        Ok(out) => (smol_ssh_status::SMOL_SSH_STATUS_OK, out, None),
+        Ok(out) => (smol_ssh_status::Ok, out, None),
         Err(err) => {
             let out = err.partial_output().cloned().unwrap_or_default();
             (err.kind().into(), out, Some(c_string(err.message())))
         }
     };
-    let ok = status == smol_ssh_status::SMOL_SSH_STATUS_OK && out.ok();
+    let ok = status == smol_ssh_status::Ok && out.ok();
     let mut owned = Box::new(Owned {
         public: smol_ssh_result {
             status,

@@ -23,14 +23,14 @@ pub(crate) unsafe fn set<O: Sticky>(
     apply: impl FnOnce(&mut O) -> Result<(), Error>,
 ) -> smol_ssh_status {
     guard(
-        || smol_ssh_status::SMOL_SSH_STATUS_PANIC,
+        || smol_ssh_status::Panic,
         || {
             // SAFETY: per the contract.
             let Some(opts) = (unsafe { options.as_mut() }) else {
-                return smol_ssh_status::SMOL_SSH_STATUS_INVALID_ARGUMENT;
+                return smol_ssh_status::InvalidArgument;
             };
             match apply(opts) {
-                Ok(()) => smol_ssh_status::SMOL_SSH_STATUS_OK,
+                Ok(()) => smol_ssh_status::Ok,
                 Err(e) => {
                     let status = e.kind().into();
                     let what = O::WHAT;

@@ -13,49 +13,49 @@ use crate::error::ErrorKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum smol_ssh_status {
     /// Success. For a run: the command ran to its end (see `exit_code` / `ok` for how it went).
-    SMOL_SSH_STATUS_OK = 0,
+    Ok = 0,
     /// A bad argument: NULL pointer, invalid UTF-8, empty command, timeout below 1 s,
     /// unknown enum value, out-of-range number.
-    SMOL_SSH_STATUS_INVALID_ARGUMENT = 1,
+    InvalidArgument = 1,
     /// A deadline passed; the message names the operation and the timeout.
-    SMOL_SSH_STATUS_TIMEOUT = 2,
+    Timeout = 2,
     /// TCP connect or the SSH handshake failed.
-    SMOL_SSH_STATUS_CONNECT_FAILED = 3,
+    ConnectFailed = 3,
     /// Authentication failed, or the key file could not be used.
-    SMOL_SSH_STATUS_AUTH_FAILED = 4,
+    AuthFailed = 4,
     /// The server's host key did not match the pinned or the remembered one.
-    SMOL_SSH_STATUS_HOST_KEY_REJECTED = 5,
+    HostKeyRejected = 5,
     /// The server refused to open a channel or to start the command.
-    SMOL_SSH_STATUS_CHANNEL_FAILED = 6,
+    ChannelFailed = 6,
     /// The connection was lost or closed while the call was in flight.
-    SMOL_SSH_STATUS_DISCONNECTED = 7,
+    Disconnected = 7,
     /// A bug inside smol-ssh was caught (a Rust panic); the call did not complete.
-    SMOL_SSH_STATUS_PANIC = 8,
+    Panic = 8,
     /// The run was cancelled (`smol_ssh_cancel_trigger`, or an output callback returned
     /// non-zero); the remote command was stopped.
-    SMOL_SSH_STATUS_CANCELLED = 9,
+    Cancelled = 9,
     /// A file operation failed on the guest (no such file, permission denied, is a
     /// directory); the message carries the guest's own words.
-    SMOL_SSH_STATUS_REMOTE_FAILED = 10,
+    RemoteFailed = 10,
     /// The remote file is larger than the `max_bytes` asked for; nothing was written.
-    SMOL_SSH_STATUS_TOO_LARGE = 11,
+    TooLarge = 11,
 }
 
 impl From<ErrorKind> for smol_ssh_status {
     fn from(kind: ErrorKind) -> Self {
         use smol_ssh_status::*;
         match kind {
-            ErrorKind::InvalidArgument => SMOL_SSH_STATUS_INVALID_ARGUMENT,
-            ErrorKind::Timeout => SMOL_SSH_STATUS_TIMEOUT,
-            ErrorKind::ConnectFailed => SMOL_SSH_STATUS_CONNECT_FAILED,
-            ErrorKind::AuthFailed => SMOL_SSH_STATUS_AUTH_FAILED,
-            ErrorKind::HostKeyRejected => SMOL_SSH_STATUS_HOST_KEY_REJECTED,
-            ErrorKind::ChannelFailed => SMOL_SSH_STATUS_CHANNEL_FAILED,
-            ErrorKind::Disconnected => SMOL_SSH_STATUS_DISCONNECTED,
-            ErrorKind::Panic => SMOL_SSH_STATUS_PANIC,
-            ErrorKind::Cancelled => SMOL_SSH_STATUS_CANCELLED,
-            ErrorKind::RemoteFailed => SMOL_SSH_STATUS_REMOTE_FAILED,
-            ErrorKind::TooLarge => SMOL_SSH_STATUS_TOO_LARGE,
+            ErrorKind::InvalidArgument => InvalidArgument,
+            ErrorKind::Timeout => Timeout,
+            ErrorKind::ConnectFailed => ConnectFailed,
+            ErrorKind::AuthFailed => AuthFailed,
+            ErrorKind::HostKeyRejected => HostKeyRejected,
+            ErrorKind::ChannelFailed => ChannelFailed,
+            ErrorKind::Disconnected => Disconnected,
+            ErrorKind::Panic => Panic,
+            ErrorKind::Cancelled => Cancelled,
+            ErrorKind::RemoteFailed => RemoteFailed,
+            ErrorKind::TooLarge => TooLarge,
         }
     }
 }
