@@ -258,6 +258,28 @@ typedef struct smol_ssh_options smol_ssh_options;
 typedef struct smol_ssh_run_options smol_ssh_run_options;
 
 /**
+ * A host-key policy function: called during each connect, **on the client's internal
+ * thread**, with `user`, the key's type ("ssh-ed25519", ...), its fingerprint ("SHA256:...")
+ * and the key itself (`key_len` bytes, the SSH wire encoding); returns 1 to accept the key, 0
+ * to refuse it (SMOL_SSH_STATUS_HOST_KEY_REJECTED). The strings and bytes are valid during
+ * the call only.
+ */
+typedef int32_t (*smol_ssh_host_key_fn)(void *user,
+                                        const char *key_type,
+                                        const char *fingerprint,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+/**
+ * A log function: told, on the client's internal thread, about the decisions the client makes
+ * on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
+ * or trusted on first use) and a NUL-terminated message valid during the call (never a
+ * secret): which host key was accepted and why, and which identity authenticated. It must
+ * not block, nor call into this client. NULL removes it.
+ */
+typedef void (*smol_ssh_log_fn)(void *user, int32_t level, const char *message);
+
+/**
  * The outcome of `smol_ssh_run`, `smol_ssh_run_with`, `smol_ssh_wait` and the transfers
  * (`smol_ssh_put_file`, `_put_bytes`, `_get_file`, `_get_bytes`), allocated by the library and
  * freed once
@@ -325,28 +347,6 @@ typedef struct smol_ssh_result {
 } smol_ssh_result;
 
 /**
- * A host-key policy function: called during each connect, **on the client's internal
- * thread**, with `user`, the key's type ("ssh-ed25519", ...), its fingerprint ("SHA256:...")
- * and the key itself (`key_len` bytes, the SSH wire encoding); returns 1 to accept the key, 0
- * to refuse it (SMOL_SSH_STATUS_HOST_KEY_REJECTED). The strings and bytes are valid during
- * the call only.
- */
-typedef int32_t (*smol_ssh_host_key_fn)(void *user,
-                                        const char *key_type,
-                                        const char *fingerprint,
-                                        const uint8_t *key,
-                                        size_t key_len);
-
-/**
- * A log function: told, on the client's internal thread, about the decisions the client makes
- * on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
- * or trusted on first use) and a NUL-terminated message valid during the call (never a
- * secret): which host key was accepted and why, and which identity authenticated. It must
- * not block, nor call into this client. NULL removes it.
- */
-typedef void (*smol_ssh_log_fn)(void *user, int32_t level, const char *message);
-
-/**
  * Receives each chunk of a run's output as it arrives: `stream` is a `smol_ssh_stream`,
  * `data` points to `len` bytes valid only during the call. Called on the thread that called
  * `smol_ssh_run_with`, in order, never concurrently for one run. Return 0 to go on; any other
@@ -359,135 +359,15 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * A new, untriggered token. NULL only if a panic was caught.
+ * A static, NUL-terminated English name of `status` ("ok", "timeout", ...); any value is
+ * accepted, unknown ones give "unknown status". Never NULL; do not free.
  */
-struct smol_ssh_cancel *smol_ssh_cancel_new(void);
+const char *smol_ssh_status_str(int32_t status);
 
 /**
- * Cancels every run given this token, now and later. INVALID_ARGUMENT for NULL.
- *
- * # Safety
- * `cancel` is NULL or a live token.
+ * The library version ("MAJOR.MINOR.PATCH"), static and NUL-terminated. Never NULL.
  */
-smol_ssh_status smol_ssh_cancel_trigger(const struct smol_ssh_cancel *cancel);
-
-/**
- * True once the token was triggered; false for NULL.
- *
- * # Safety
- * `cancel` is NULL or a live token.
- */
-bool smol_ssh_cancel_is_triggered(const struct smol_ssh_cancel *cancel);
-
-/**
- * Frees the token (runs holding it keep their own reference). NULL is a no-op.
- *
- * # Safety
- * `cancel` is NULL or a live token, freed once.
- */
-void smol_ssh_cancel_free(struct smol_ssh_cancel *cancel);
-
-/**
- * Makes a client from `options` (which may be freed right after: everything is copied).
- * Does not connect. On success stores the client in `*client_out` and returns NULL; on
- * failure stores NULL there and returns an error to free with `smol_ssh_error_free`
- * (SMOL_SSH_STATUS_INVALID_ARGUMENT for a NULL pointer, a missing host or a bad option).
- *
- * # Safety
- * `options` is NULL or live; `client_out` is NULL or writable.
- */
-struct smol_ssh_error *smol_ssh_new(const struct smol_ssh_options *options,
-                                    struct smol_ssh_client **client_out);
-
-/**
- * Frees a client: runs still in flight (on other threads) end at once with
- * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused (INVALID_ARGUMENT: the handle is no
- * longer live, even for a call racing this one); once every call in progress has returned,
- * the connection is closed, the client's thread joined and the handle freed, so the library
- * may be unloaded afterwards. NULL, or a handle already freed, is a no-op. Called from inside
- * an output callback of a call on this client, it returns at once (waiting would wait for that
- * very call): the call then ends DISCONNECTED and frees the client as it returns.
- *
- * # Safety
- * `client` is NULL or a handle from `smol_ssh_new` (freed or not).
- */
-void smol_ssh_free(struct smol_ssh_client *client);
-
-/**
- * Runs `command` on the guest and waits for it to end, at most `timeout_ms` (≥ 1000) for the
- * whole call, connecting first if needed. `shell_mode` is a `smol_ssh_shell_mode` value.
- * The command's stdin is closed at once (like `ssh -n`).
- *
- * Always returns a result (never NULL) to free with `smol_ssh_result_free`. Its status is OK
- * when the command ran to its end, whatever its exit code; on TIMEOUT or DISCONNECTED it
- * still carries the output read before that. Safe to call from many threads at once.
- *
- * # Safety
- * `client` is NULL or live; `command` is NULL or a NUL-terminated string.
- */
-struct smol_ssh_result *smol_ssh_run(struct smol_ssh_client *client,
-                                     const char *command,
-                                     uint64_t timeout_ms,
-                                     int32_t shell_mode);
-
-/**
- * Runs `command` with run options (NULL: the defaults): stdin, environment, cancel token,
- * output callback, timeout and shell mode. Otherwise as `smol_ssh_run`: always returns a
- * result to free with `smol_ssh_result_free`. A callback is called on this thread.
- *
- * # Safety
- * `client` is NULL or live; `command` is NULL or NUL-terminated; `options` is NULL or live
- * and not changed by another thread during the call.
- */
-struct smol_ssh_result *smol_ssh_run_with(struct smol_ssh_client *client,
-                                          const char *command,
-                                          const struct smol_ssh_run_options *options);
-
-/**
- * Copies the fingerprint ("SHA256:...") of the host key the server presented at the last
- * connect, accepted or not, into `buf` (NUL-terminated, truncated to `buf_len - 1` bytes) and
- * returns its full length; 0 when no server has presented a key yet (or `client` is NULL).
- * `buf` may be NULL to ask for the length (the fingerprint is 50 bytes).
- *
- * # Safety
- * `client` is NULL or live; `buf` is NULL or writable for `buf_len` bytes.
- */
-size_t smol_ssh_host_key_fingerprint(const struct smol_ssh_client *client,
-                                     char *buf,
-                                     size_t buf_len);
-
-/**
- * The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
- * then until a full connect (handshake and auth) succeeds, backing off from 20 ms up to
- * `interval_ms` (0 means the default, 100 ms), all within `timeout_ms` (> 0). The connection
- * stays open for later runs. A rejected host key ends the wait at once.
- *
- * Returns a result to free with `smol_ssh_result_free`: status and message only.
- *
- * # Safety
- * `client` is NULL or live.
- */
-struct smol_ssh_result *smol_ssh_wait(struct smol_ssh_client *client,
-                                      uint64_t timeout_ms,
-                                      uint64_t interval_ms);
-
-/**
- * Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
- * the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, PANIC for a
- * client made unusable by an earlier internal error, else OK.
- *
- * # Safety
- * `client` is NULL or live.
- */
-smol_ssh_status smol_ssh_close(struct smol_ssh_client *client);
-
-/**
- * True while the client's connection is alive; false for NULL.
- *
- * # Safety
- * `client` is NULL or live.
- */
-bool smol_ssh_connected(const struct smol_ssh_client *client);
+const char *smol_ssh_version(void);
 
 /**
  * The error's status; SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL.
@@ -702,6 +582,108 @@ smol_ssh_status smol_ssh_options_set_known_hosts(struct smol_ssh_options *option
 smol_ssh_status smol_ssh_options_set_ciphers(struct smol_ssh_options *options, const char *ciphers);
 
 /**
+ * Makes a client from `options` (which may be freed right after: everything is copied).
+ * Does not connect. On success stores the client in `*client_out` and returns NULL; on
+ * failure stores NULL there and returns an error to free with `smol_ssh_error_free`
+ * (SMOL_SSH_STATUS_INVALID_ARGUMENT for a NULL pointer, a missing host or a bad option).
+ *
+ * # Safety
+ * `options` is NULL or live; `client_out` is NULL or writable.
+ */
+struct smol_ssh_error *smol_ssh_new(const struct smol_ssh_options *options,
+                                    struct smol_ssh_client **client_out);
+
+/**
+ * Frees a client: runs still in flight (on other threads) end at once with
+ * SMOL_SSH_STATUS_DISCONNECTED and new calls are refused (INVALID_ARGUMENT: the handle is no
+ * longer live, even for a call racing this one); once every call in progress has returned,
+ * the connection is closed, the client's thread joined and the handle freed, so the library
+ * may be unloaded afterwards. NULL, or a handle already freed, is a no-op. Called from inside
+ * an output callback of a call on this client, it returns at once (waiting would wait for that
+ * very call): the call then ends DISCONNECTED and frees the client as it returns.
+ *
+ * # Safety
+ * `client` is NULL or a handle from `smol_ssh_new` (freed or not).
+ */
+void smol_ssh_free(struct smol_ssh_client *client);
+
+/**
+ * Runs `command` on the guest and waits for it to end, at most `timeout_ms` (≥ 1000) for the
+ * whole call, connecting first if needed. `shell_mode` is a `smol_ssh_shell_mode` value.
+ * The command's stdin is closed at once (like `ssh -n`).
+ *
+ * Always returns a result (never NULL) to free with `smol_ssh_result_free`. Its status is OK
+ * when the command ran to its end, whatever its exit code; on TIMEOUT or DISCONNECTED it
+ * still carries the output read before that. Safe to call from many threads at once.
+ *
+ * # Safety
+ * `client` is NULL or live; `command` is NULL or a NUL-terminated string.
+ */
+struct smol_ssh_result *smol_ssh_run(struct smol_ssh_client *client,
+                                     const char *command,
+                                     uint64_t timeout_ms,
+                                     int32_t shell_mode);
+
+/**
+ * Runs `command` with run options (NULL: the defaults): stdin, environment, cancel token,
+ * output callback, timeout and shell mode. Otherwise as `smol_ssh_run`: always returns a
+ * result to free with `smol_ssh_result_free`. A callback is called on this thread.
+ *
+ * # Safety
+ * `client` is NULL or live; `command` is NULL or NUL-terminated; `options` is NULL or live
+ * and not changed by another thread during the call.
+ */
+struct smol_ssh_result *smol_ssh_run_with(struct smol_ssh_client *client,
+                                          const char *command,
+                                          const struct smol_ssh_run_options *options);
+
+/**
+ * Copies the fingerprint ("SHA256:...") of the host key the server presented at the last
+ * connect, accepted or not, into `buf` (NUL-terminated, truncated to `buf_len - 1` bytes) and
+ * returns its full length; 0 when no server has presented a key yet (or `client` is NULL).
+ * `buf` may be NULL to ask for the length (the fingerprint is 50 bytes).
+ *
+ * # Safety
+ * `client` is NULL or live; `buf` is NULL or writable for `buf_len` bytes.
+ */
+size_t smol_ssh_host_key_fingerprint(const struct smol_ssh_client *client,
+                                     char *buf,
+                                     size_t buf_len);
+
+/**
+ * The reference `wait_for_ssh`: waits until the guest's port answers with an SSH banner,
+ * then until a full connect (handshake and auth) succeeds, backing off from 20 ms up to
+ * `interval_ms` (0 means the default, 100 ms), all within `timeout_ms` (> 0). The connection
+ * stays open for later runs. A rejected host key ends the wait at once.
+ *
+ * Returns a result to free with `smol_ssh_result_free`: status and message only.
+ *
+ * # Safety
+ * `client` is NULL or live.
+ */
+struct smol_ssh_result *smol_ssh_wait(struct smol_ssh_client *client,
+                                      uint64_t timeout_ms,
+                                      uint64_t interval_ms);
+
+/**
+ * Closes the connection (runs in flight end with SMOL_SSH_STATUS_DISCONNECTED). Idempotent;
+ * the next run reconnects. Returns SMOL_SSH_STATUS_INVALID_ARGUMENT for NULL, PANIC for a
+ * client made unusable by an earlier internal error, else OK.
+ *
+ * # Safety
+ * `client` is NULL or live.
+ */
+smol_ssh_status smol_ssh_close(struct smol_ssh_client *client);
+
+/**
+ * True while the client's connection is alive; false for NULL.
+ *
+ * # Safety
+ * `client` is NULL or live.
+ */
+bool smol_ssh_connected(const struct smol_ssh_client *client);
+
+/**
  * Frees a result. NULL is a no-op. Free each result exactly once.
  *
  * # Safety
@@ -817,15 +799,33 @@ smol_ssh_status smol_ssh_run_options_set_output_callback(struct smol_ssh_run_opt
                                                          void *user);
 
 /**
- * A static, NUL-terminated English name of `status` ("ok", "timeout", ...); any value is
- * accepted, unknown ones give "unknown status". Never NULL; do not free.
+ * A new, untriggered token. NULL only if a panic was caught.
  */
-const char *smol_ssh_status_str(int32_t status);
+struct smol_ssh_cancel *smol_ssh_cancel_new(void);
 
 /**
- * The library version ("MAJOR.MINOR.PATCH"), static and NUL-terminated. Never NULL.
+ * Cancels every run given this token, now and later. INVALID_ARGUMENT for NULL.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token.
  */
-const char *smol_ssh_version(void);
+smol_ssh_status smol_ssh_cancel_trigger(const struct smol_ssh_cancel *cancel);
+
+/**
+ * True once the token was triggered; false for NULL.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token.
+ */
+bool smol_ssh_cancel_is_triggered(const struct smol_ssh_cancel *cancel);
+
+/**
+ * Frees the token (runs holding it keep their own reference). NULL is a no-op.
+ *
+ * # Safety
+ * `cancel` is NULL or a live token, freed once.
+ */
+void smol_ssh_cancel_free(struct smol_ssh_cancel *cancel);
 
 /**
  * Uploads the local file `local` to `remote` on the guest, keeping its permission bits; if

@@ -9,15 +9,17 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // each function's `# Safety` section says it
 
-mod boundary;
-pub mod cancel;
-pub mod client;
-pub mod enums;
+// In the order the header reads (cbindgen follows it): statuses and errors, the enums, the
+// options, the client and its runs, their results, run options and cancel tokens, transfers.
+pub mod status;
 pub mod error;
-mod handle;
+pub mod enums;
 pub mod options;
+mod handle;
+pub mod client;
 pub mod result;
 pub mod run_options;
-mod setter;
-pub mod status;
+pub mod cancel;
 pub mod transfer;
+mod boundary;
+mod setter;
