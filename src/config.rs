@@ -42,6 +42,9 @@ pub struct Config {
     /// (so the command still completes and its exit status is reported) and the output is
     /// marked truncated. 0 means no limit. Default 64 MiB.
     pub max_output_bytes: usize,
+    /// How the guest's sshd is reached: TCP to `host:port` (the default), a Unix socket, or a
+    /// VMM's hybrid vsock socket.
+    pub transport: crate::Transport,
     /// Told about the decisions the client makes on its own (host key accepted and why, the
     /// identity that authenticated), on its internal thread. None: nothing is told.
     pub log: Option<crate::LogCallback>,
@@ -77,6 +80,7 @@ impl Config {
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             ciphers: None,
             log: None,
+            transport: crate::Transport::Tcp,
         }
     }
 
@@ -104,6 +108,16 @@ impl Config {
             if path.as_os_str().is_empty() {
                 return Err(Error::invalid("key_path must not be empty when given"));
             }
+        }
+        match &self.transport {
+            crate::Transport::Unix(path) | crate::Transport::HybridVsock { path, .. }
+                if path.as_os_str().is_empty() =>
+            {
+                return Err(Error::invalid(
+                    "transport: the socket path must not be empty",
+                ));
+            }
+            _ => {}
         }
         match &self.host_key {
             HostKeyPolicy::Fingerprints(pins) => {

@@ -25,6 +25,7 @@ mod log;
 mod output;
 mod secret;
 pub mod shell;
+mod transport;
 mod transfer;
 mod wait;
 
@@ -40,4 +41,5 @@ pub use log::{LogCallback, LogLevel};
 pub use output::{Output, Stream};
 pub use secret::Secret;
 pub use shell::{ShellKind, ShellMode};
+pub use transport::Transport;
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

@@ -52,7 +52,7 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
     };
     let mut backoff = Backoff::new(interval);
 
-    while !probe(&config.host, config.port, deadline, &stop) {
+    while !probe(config, deadline, &stop) {
         if stop() {
             return Err(freed());
         }
@@ -101,21 +101,14 @@ const PROBE_MAX_BYTES: usize = 8 * 1024;
 
 /// True when the port accepts a TCP connection and sends a line beginning with `SSH-`. Lines
 /// before it are skipped (RFC 4253 §4.2 allows a server to send other lines first).
-fn probe(host: &str, port: u16, deadline: Instant, stop: &dyn Fn() -> bool) -> bool {
+fn probe(config: &crate::Config, deadline: Instant, stop: &dyn Fn() -> bool) -> bool {
     let left = deadline.saturating_duration_since(Instant::now());
     let limit = PROBE_TIMEOUT.min(left);
     if limit.is_zero() {
         return false;
     }
     let until = Instant::now() + limit;
-    let Some(addr) = (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-    else {
-        return false;
-    };
-    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, limit) else {
+    let Some(mut tcp) = open_probe(config, limit) else {
         return false;
     };
     let mut seen = Vec::new();
@@ -143,6 +136,64 @@ fn probe(host: &str, port: u16, deadline: Instant, stop: &dyn Fn() -> bool) -> b
         }
     }
     false
+}
+
+/// A stream a probe reads from: over the client's own transport.
+enum ProbeStream {
+    Tcp(TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl ProbeStream {
+    fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            ProbeStream::Tcp(s) => s.set_read_timeout(t),
+            ProbeStream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ProbeStream::Tcp(s) => s.read(buf),
+            ProbeStream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+/// Opens the probe's stream (for hybrid vsock, through its CONNECT handshake).
+fn open_probe(config: &crate::Config, limit: Duration) -> Option<ProbeStream> {
+    use crate::transport::{unbracket, Transport};
+    use std::os::unix::net::UnixStream;
+    match &config.transport {
+        Transport::Tcp => {
+            let addr = (unbracket(&config.host), config.port)
+                .to_socket_addrs()
+                .ok()?
+                .next()?;
+            TcpStream::connect_timeout(&addr, limit)
+                .ok()
+                .map(ProbeStream::Tcp)
+        }
+        Transport::Unix(path) => UnixStream::connect(path).ok().map(ProbeStream::Unix),
+        Transport::HybridVsock { path, port } => {
+            let mut s = UnixStream::connect(path).ok()?;
+            s.set_read_timeout(Some(limit)).ok()?;
+            std::io::Write::write_all(&mut s, format!("CONNECT {port}\n").as_bytes()).ok()?;
+            // The answer line, a byte at a time (the banner follows it).
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while line.len() < 64 {
+                if s.read(&mut byte).ok()? == 0 {
+                    return None;
+                }
+                if byte[0] == b'\n' {
+                    break;
+                }
+                line.push(byte[0]);
+            }
+            line.starts_with(b"OK ").then_some(ProbeStream::Unix(s))
+        }
+    }
 }
 
 /// Whether `bytes` hold a line that begins with `SSH-` (the last line may be incomplete).

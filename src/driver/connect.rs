@@ -2,12 +2,13 @@
 //! drawing from one deadline, in libssh2's non-blocking mode.
 
 use std::cell::RefCell;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::os::fd::OwnedFd;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use ssh2::{BlockDirections, HashType, MethodType, Session};
 
+use super::dial;
 use super::held_memory;
 use super::known_hosts;
 use super::poll::{self, Interest, Waker};
@@ -24,12 +25,12 @@ use crate::secret::Secret;
 /// never blocks (or leaks) trying to say goodbye on a dead or stalled transport.
 pub(crate) struct Conn {
     pub session: Session,
-    tcp: TcpStream,
+    sock: OwnedFd,
 }
 
 impl Conn {
     pub(crate) fn fd(&self) -> RawFd {
-        self.tcp.as_raw_fd()
+        self.sock.as_raw_fd()
     }
 
     /// Sends SSH_MSG_DISCONNECT if the socket takes it at once; never waits.
@@ -41,7 +42,7 @@ impl Conn {
 impl Conn {
     /// Shuts the socket down: nothing more goes out or comes in.
     pub(crate) fn shut_down(&self) {
-        let _ = self.tcp.shutdown(Shutdown::Both);
+        poll::shut_down(self.sock.as_raw_fd());
     }
 }
 
@@ -68,7 +69,13 @@ pub(crate) struct Attempt<'a> {
 impl Attempt<'_> {
     /// Waits until `fd` is ready for `interest`, the deadline passes (a timeout naming
     /// `stage`), the client is closed (an error), or a waiting call's deadline comes.
-    fn wait(&self, fd: RawFd, interest: Interest, server: &str, stage: &str) -> Result<bool> {
+    pub(crate) fn wait(
+        &self,
+        fd: RawFd,
+        interest: Interest,
+        server: &str,
+        stage: &str,
+    ) -> Result<bool> {
         let now = Instant::now();
         let next_call = (self.tick.borrow_mut())(now);
         if now >= self.deadline {
@@ -106,13 +113,13 @@ pub(crate) fn connect(
     seen: &mut Option<HostKey>,
     attempt: &Attempt<'_>,
 ) -> Result<Conn> {
-    let server = format!("{}:{}", config.host, config.port);
-    let tcp = tcp_connect(&server, config, attempt)?;
-    let fd = tcp.as_raw_fd();
+    let server = config.transport.describe(&config.host, config.port);
+    let sock = dial::dial(config, attempt, &server)?;
+    let fd = sock.as_raw_fd();
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("libssh2: {e}")))?;
     held_memory::install(&session);
-    let for_session = tcp
+    let for_session = sock
         .try_clone()
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
     session.set_tcp_stream(for_session);
@@ -125,7 +132,7 @@ pub(crate) fn connect(
                 .map_err(|e| Error::invalid(format!("ciphers {ciphers:?}: {}", e.message())))?;
         }
     }
-    let conn = Conn { session, tcp };
+    let conn = Conn { session, sock };
     let waiter = Waiter {
         fd,
         attempt,
@@ -192,40 +199,6 @@ impl Conn {
     pub(crate) fn cipher(&self) -> Option<String> {
         self.session.methods(MethodType::CryptSc).map(str::to_owned)
     }
-}
-
-/// Connects to the first address of `config.host` that answers, without blocking: the wait
-/// in between is the attempt's, so close, free and the waiting calls' deadlines are heard.
-fn tcp_connect(server: &str, config: &Config, attempt: &Attempt<'_>) -> Result<TcpStream> {
-    let failed = |what: String| Error::new(ErrorKind::ConnectFailed, what);
-    let addrs: Vec<_> = (config.host.as_str(), config.port)
-        .to_socket_addrs()
-        .map_err(|e| failed(format!("cannot resolve {}: {e}", config.host)))?
-        .collect();
-    let mut last = failed(format!("{} resolved to no address", config.host));
-    let writable = Interest {
-        write: true,
-        ..Interest::default()
-    };
-    for addr in addrs {
-        let tcp = match poll::start_connect(&addr) {
-            Ok(tcp) => tcp,
-            Err(e) => {
-                last = failed(format!("TCP connect to {addr} failed: {e}"));
-                continue;
-            }
-        };
-        while !attempt.wait(tcp.as_raw_fd(), writable, server, "TCP connect")? {}
-        match tcp.take_error() {
-            Ok(None) => {
-                tcp.set_nodelay(true)
-                    .map_err(|e| failed(format!("TCP_NODELAY on {server}: {e}")))?;
-                return Ok(tcp);
-            }
-            Ok(Some(e)) | Err(e) => last = failed(format!("TCP connect to {addr} failed: {e}")),
-        }
-    }
-    Err(last)
 }
 
 /// Why a connection was ended for the memory it made the client hold.

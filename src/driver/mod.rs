@@ -2,6 +2,7 @@
 //! non-blocking mode; callers hand it jobs and wait on their own deadline (see DESIGN §2).
 
 mod connect;
+mod dial;
 mod event_loop;
 mod expiry;
 mod held_memory;

@@ -174,6 +174,12 @@ fn sockaddr(addr: &SocketAddr) -> (libc::c_int, libc::sockaddr_storage, libc::so
     }
 }
 
+/// Shuts a socket down both ways (nothing more goes out or comes in); errors are moot.
+pub(crate) fn shut_down(fd: RawFd) {
+    // SAFETY: shutdown(2) on a descriptor we own; it does not close it.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+}
+
 /// A self-pipe: callers write a byte to wake the driver out of poll.
 pub(crate) struct Waker {
     tx: UnixStream,

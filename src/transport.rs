@@ -1,0 +1,44 @@
+//! How the client reaches the guest's sshd. Every transport goes through the same deadlines,
+//! keepalive, reconnect and fault handling; `wait_for_ssh` probes over the same transport.
+
+use std::path::PathBuf;
+
+/// The way to the guest's sshd (`Config::transport`). The config's `host` still names the guest
+/// in messages and in known_hosts lookups whatever the transport.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP to the config's `host` and `port` (names, IPv4, or IPv6 as `::1` or `[::1]`). The
+    /// default.
+    #[default]
+    Tcp,
+    /// A Unix socket (a VMM's or a helper's) that leads to the guest's sshd.
+    Unix(PathBuf),
+    /// Firecracker's and Cloud Hypervisor's "hybrid vsock": the VMM's Unix socket at `path`,
+    /// where the client writes `CONNECT <port>\n` and reads `OK <n>\n` before the stream to the
+    /// guest's vsock `port` starts. The handshake is bounded by the connect deadline; a refusal
+    /// is reported as such.
+    HybridVsock { path: PathBuf, port: u32 },
+}
+
+impl Transport {
+    /// How the way to `host:port` reads in messages.
+    pub(crate) fn describe(&self, host: &str, port: u16) -> String {
+        match self {
+            Transport::Tcp if host.contains(':') && !host.starts_with('[') => {
+                format!("[{host}]:{port}")
+            }
+            Transport::Tcp => format!("{host}:{port}"),
+            Transport::Unix(path) => format!("{host} (unix socket {})", path.display()),
+            Transport::HybridVsock { path, port } => {
+                format!("{host} (vsock port {port} through {})", path.display())
+            }
+        }
+    }
+}
+
+/// `host` without the brackets of an IPv6 literal (`[::1]` → `::1`).
+pub(crate) fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
