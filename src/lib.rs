@@ -41,5 +41,5 @@ pub use log::{LogCallback, LogLevel};
 pub use output::{Output, Stream};
 pub use secret::Secret;
 pub use shell::{ShellKind, ShellMode};
-pub use transport::Transport;
+pub use transport::{FdSource, Transport};
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

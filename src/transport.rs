@@ -1,7 +1,10 @@
 //! How the client reaches the guest's sshd. Every transport goes through the same deadlines,
 //! keepalive, reconnect and fault handling; `wait_for_ssh` probes over the same transport.
 
+use std::fmt;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The way to the guest's sshd (`Config::transport`). The config's `host` still names the guest
 /// in messages and in known_hosts lookups whatever the transport.
@@ -18,7 +21,41 @@ pub enum Transport {
     /// guest's vsock `port` starts. The handshake is bounded by the connect deadline; a refusal
     /// is reported as such.
     HybridVsock { path: PathBuf, port: u32 },
+    /// `AF_VSOCK` to the guest's context id and port (Linux hosts). Never CID 2 (the host).
+    Vsock { cid: u32, port: u32 },
+    /// A connected stream the caller makes: the function is called at every connect (the
+    /// first one and every reconnect) and returns a fresh descriptor that the client then
+    /// owns, or an error that fails that connect. For transports this library does not know.
+    Fd(FdSource),
 }
+
+/// The caller's maker of connected descriptors (`Transport::Fd`).
+#[derive(Clone)]
+pub struct FdSource(Arc<dyn Fn() -> std::io::Result<OwnedFd> + Send + Sync>);
+
+impl FdSource {
+    pub fn new(f: impl Fn() -> std::io::Result<OwnedFd> + Send + Sync + 'static) -> Self {
+        FdSource(Arc::new(f))
+    }
+
+    pub(crate) fn open(&self) -> std::io::Result<OwnedFd> {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for FdSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FdSource(..)")
+    }
+}
+
+impl PartialEq for FdSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for FdSource {}
 
 impl Transport {
     /// How the way to `host:port` reads in messages.
@@ -32,6 +69,8 @@ impl Transport {
             Transport::HybridVsock { path, port } => {
                 format!("{host} (vsock port {port} through {})", path.display())
             }
+            Transport::Vsock { cid, port } => format!("{host} (vsock {cid}:{port})"),
+            Transport::Fd(_) => format!("{host} (the caller's descriptor)"),
         }
     }
 }

@@ -108,6 +108,14 @@ fn probe(config: &crate::Config, deadline: Instant, stop: &dyn Fn() -> bool) -> 
         return false;
     }
     let until = Instant::now() + limit;
+    // A vsock or a caller's descriptor: no separate probe (a caller's descriptors are each
+    // for one connect); the connect attempts below, with their backoff, do the waiting.
+    if matches!(
+        config.transport,
+        crate::Transport::Vsock { .. } | crate::Transport::Fd(_)
+    ) {
+        return true;
+    }
     let Some(mut tcp) = open_probe(config, limit) else {
         return false;
     };
@@ -193,6 +201,7 @@ fn open_probe(config: &crate::Config, limit: Duration) -> Option<ProbeStream> {
             }
             line.starts_with(b"OK ").then_some(ProbeStream::Unix(s))
         }
+        Transport::Vsock { .. } | Transport::Fd(_) => None,
     }
 }
 

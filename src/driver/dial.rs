@@ -31,6 +31,35 @@ pub(crate) fn dial(config: &Config, attempt: &Attempt<'_>, server: &str) -> Resu
             hybrid_handshake(&stream, path, *port, attempt, server)?;
             Ok(OwnedFd::from(stream))
         }
+        Transport::Vsock { cid, port } => vsock(*cid, *port, attempt, server),
+        Transport::Fd(source) => {
+            let fd = source
+                .open()
+                .map_err(|e| failed(format!("the caller's descriptor for {server}: {e}")))?;
+            poll::set_nonblocking(fd.as_raw_fd())
+                .map_err(|e| failed(format!("the caller's descriptor for {server}: {e}")))?;
+            Ok(fd)
+        }
+    }
+}
+
+/// `AF_VSOCK` to (cid, port), without blocking.
+fn vsock(cid: u32, port: u32, attempt: &Attempt<'_>, server: &str) -> Result<OwnedFd> {
+    if cid == libc::VMADDR_CID_HOST {
+        return Err(Error::invalid(
+            "vsock CID 2 is the host itself, not a guest",
+        ));
+    }
+    let fd = poll::start_vsock_connect(cid, port)
+        .map_err(|e| failed(format!("vsock connect to {cid}:{port} failed: {e}")))?;
+    let writable = Interest {
+        write: true,
+        ..Interest::default()
+    };
+    while !attempt.wait(fd.as_raw_fd(), writable, server, "vsock connect")? {}
+    match poll::take_error(fd.as_raw_fd()) {
+        None => Ok(fd),
+        Some(e) => Err(failed(format!("vsock connect to {cid}:{port} failed: {e}"))),
     }
 }
 

@@ -103,3 +103,49 @@ fn pipe_back(mut from: TcpStream, mut to: UnixStream) {
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
 }
+
+/// Bridges `conn` (one end of a socketpair) to the sshd on `port`, on threads of its own.
+pub fn bridge_to_tcp(conn: UnixStream, sshd_port: u16) {
+    thread::spawn(move || serve(conn, sshd_port, Mode::Plain));
+}
+
+/// Listens on vsock `port` (any CID) and bridges each connection to the sshd on `tcp_port`;
+/// false when vsock listening is not possible here.
+pub fn vsock_to_tcp(port: u32, tcp_port: u16) -> bool {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: plain socket/bind/listen on a fresh descriptor, owned right after.
+    unsafe {
+        let fd = libc::socket(libc::AF_VSOCK, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return false;
+        }
+        let listener = OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_vm = std::mem::zeroed();
+        addr.svm_family = libc::AF_VSOCK as libc::sa_family_t;
+        addr.svm_cid = libc::VMADDR_CID_ANY;
+        addr.svm_port = port;
+        let len = std::mem::size_of::<libc::sockaddr_vm>() as libc::socklen_t;
+        if libc::bind(fd, (&addr as *const libc::sockaddr_vm).cast(), len) < 0
+            || libc::listen(fd, 16) < 0
+        {
+            return false;
+        }
+        thread::spawn(move || {
+            use std::os::unix::io::AsRawFd;
+            loop {
+                let conn = libc::accept(
+                    listener.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                );
+                if conn < 0 {
+                    break;
+                }
+                // A vsock stream behaves as a stream socket: reuse the Unix bridging.
+                let conn = UnixStream::from_raw_fd(conn);
+                bridge_to_tcp(conn, tcp_port);
+            }
+        });
+    }
+    true
+}
