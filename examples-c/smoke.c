@@ -5,10 +5,13 @@
  * first key is trusted). Prints one line per check; exits 0 when every check passed.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +141,62 @@ static smol_ssh_client *client_with(const char *host, unsigned port, const char 
   smol_ssh_options_free(o);
   smol_ssh_error_free(e);
   return c;
+}
+
+/* The descriptor callback: dials the test sshd over TCP itself (as a VMM helper would hand
+   over its own stream), or returns -1 when `port` is 0. Counts its calls. */
+struct dialer {
+  const char *host;
+  unsigned port;
+  int calls;
+};
+
+static int32_t dial_guest(void *user) {
+  struct dialer *d = user;
+  struct sockaddr_in addr;
+  int fd;
+  d->calls++;
+  if (d->port == 0) return -1;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)d->port);
+  if (inet_pton(AF_INET, d->host, &addr.sin_addr) != 1) return -1;
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Makes a client of the test server from `o` (which it frees; `o` names the transport), runs
+   `echo through` (closing and running again when `twice`), frees the client and returns the
+   result, or NULL when the client could not be made. */
+static smol_ssh_result *run_through(const char *user, const char *key, const char *host_key,
+                                    smol_ssh_options *o, int twice) {
+  smol_ssh_client *c = NULL;
+  smol_ssh_error *e;
+  smol_ssh_result *r;
+  smol_ssh_options_set_user(o, user);
+  if (key) smol_ssh_options_set_key_path(o, key);
+  if (host_key) smol_ssh_options_set_host_key_fingerprint(o, host_key);
+  smol_ssh_options_set_connect_timeout_ms(o, 3000);
+  e = smol_ssh_new(o, &c);
+  smol_ssh_options_free(o);
+  if (e) {
+    printf("     new: %s\n", smol_ssh_error_message(e));
+    smol_ssh_error_free(e);
+    return NULL;
+  }
+  r = smol_ssh_run(c, "echo through", 10000, SMOL_SSH_SHELL_MODE_RAW);
+  if (twice && r->status == SMOL_SSH_STATUS_OK) {
+    smol_ssh_result_free(r);
+    smol_ssh_close(c);
+    r = smol_ssh_run(c, "echo through", 10000, SMOL_SSH_SHELL_MODE_RAW);
+  }
+  smol_ssh_free(c);
+  return r;
 }
 
 static const char *env_or(const char *name, const char *fallback) {
@@ -619,6 +678,70 @@ int main(void) {
   r = smol_ssh_wait(client, UINT64_MAX, UINT64_MAX);
   check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_connected(client), "wait connects");
   smol_ssh_result_free(r);
+
+  /* Transports: argument checks, failures named, and the descriptor callback end to end. */
+  {
+    struct dialer d;
+    smol_ssh_options *o = smol_ssh_options_new();
+    check(smol_ssh_options_set_unix_socket(NULL, "/x") == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              smol_ssh_options_set_unix_socket(o, "") == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              smol_ssh_options_set_unix_socket(o, NULL) == SMOL_SSH_STATUS_OK,
+          "set_unix_socket: NULL options, empty path; NULL restores TCP");
+    smol_ssh_options_free(o);
+    o = smol_ssh_options_new();
+    check(smol_ssh_options_set_hybrid_vsock(o, NULL, 22) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              smol_ssh_options_set_hybrid_vsock(o, "", 22) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "set_hybrid_vsock: NULL and empty path");
+    smol_ssh_options_free(o);
+    o = smol_ssh_options_new();
+    check(smol_ssh_options_set_vsock(o, 2, 22) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              smol_ssh_options_set_vsock(NULL, 3, 22) == SMOL_SSH_STATUS_INVALID_ARGUMENT &&
+              smol_ssh_options_set_vsock(o, 3, 22) == SMOL_SSH_STATUS_OK &&
+              smol_ssh_options_set_fd_callback(o, NULL, NULL) == SMOL_SSH_STATUS_OK,
+          "set_vsock: CID 2 (the host) refused; set_fd_callback(NULL) restores TCP");
+    smol_ssh_options_free(o);
+
+    o = smol_ssh_options_new();
+    smol_ssh_options_set_host(o, "guest");
+    smol_ssh_options_set_unix_socket(o, "/nonexistent/smol-ssh.sock");
+    r = run_through(user, key, host_key, o, 0);
+    check(r && r->status == SMOL_SSH_STATUS_CONNECT_FAILED &&
+              strstr(r->error_message, "/nonexistent/smol-ssh.sock"),
+          "unix socket that is not there: CONNECT_FAILED naming the path");
+    smol_ssh_result_free(r);
+
+    o = smol_ssh_options_new();
+    smol_ssh_options_set_host(o, "guest");
+    smol_ssh_options_set_hybrid_vsock(o, "/nonexistent/v.sock", 22);
+    r = run_through(user, key, host_key, o, 0);
+    check(r && r->status == SMOL_SSH_STATUS_CONNECT_FAILED,
+          "hybrid vsock socket that is not there: CONNECT_FAILED");
+    smol_ssh_result_free(r);
+
+    d.host = host;
+    d.port = 0;
+    d.calls = 0;
+    o = smol_ssh_options_new();
+    smol_ssh_options_set_host(o, "guest");
+    smol_ssh_options_set_fd_callback(o, dial_guest, &d);
+    r = run_through(user, key, host_key, o, 0);
+    check(r && r->status == SMOL_SSH_STATUS_CONNECT_FAILED && d.calls == 1 &&
+              strstr(r->error_message, "-1"),
+          "descriptor callback returning -1: CONNECT_FAILED");
+    smol_ssh_result_free(r);
+
+    d.port = port;
+    d.calls = 0;
+    o = smol_ssh_options_new();
+    smol_ssh_options_set_host(o, "guest");
+    smol_ssh_options_set_fd_callback(o, dial_guest, &d);
+    r = run_through(user, key, host_key, o, 1);
+    check(r && r->status == SMOL_SSH_STATUS_OK && r->ok && d.calls == 2 &&
+              r->stdout_len == 8 && memcmp(r->stdout_data, "through\n", 8) == 0,
+          "descriptor callback: runs, and a reconnect asks for a fresh descriptor");
+    if (r && r->error_message) printf("     message: %s\n", r->error_message);
+    smol_ssh_result_free(r);
+  }
 
   /* Free while another thread is in a run: the run ends DISCONNECTED at once. */
   {

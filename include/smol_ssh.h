@@ -280,6 +280,13 @@ typedef int32_t (*smol_ssh_host_key_fn)(void *user,
 typedef void (*smol_ssh_log_fn)(void *user, int32_t level, const char *message);
 
 /**
+ * Makes a connected stream to the guest's sshd for a connect: called with `user` at every
+ * connect (the first and each reconnect), on the client's internal thread; returns a
+ * connected descriptor the library then owns (and closes), or -1 to fail that connect.
+ */
+typedef int32_t (*smol_ssh_fd_fn)(void *user);
+
+/**
  * The outcome of `smol_ssh_run`, `smol_ssh_run_with`, `smol_ssh_wait` and the transfers
  * (`smol_ssh_put_file`, `_put_bytes`, `_get_file`, `_get_bytes`), allocated by the library and
  * freed once
@@ -570,6 +577,52 @@ smol_ssh_status smol_ssh_options_set_max_output_bytes(struct smol_ssh_options *o
 smol_ssh_status smol_ssh_options_set_known_hosts(struct smol_ssh_options *options,
                                                  const char *path,
                                                  bool add_unknown);
+
+/**
+ * Reaches the guest's sshd through the Unix socket at `path` (a VMM's or a helper's) instead
+ * of TCP; NULL restores TCP to host:port. The host still names the guest (messages,
+ * known_hosts).
+ *
+ * # Safety
+ * As for `smol_ssh_options_set_host`.
+ */
+smol_ssh_status smol_ssh_options_set_unix_socket(struct smol_ssh_options *options,
+                                                 const char *path);
+
+/**
+ * Reaches the guest through Firecracker's or Cloud Hypervisor's hybrid vsock: the VMM's Unix
+ * socket at `path`, then `CONNECT <port>` to the guest's vsock `port` (the handshake is
+ * bounded by the connect timeout; a refusal is SMOL_SSH_STATUS_CONNECT_FAILED).
+ *
+ * # Safety
+ * As for `smol_ssh_options_set_host`.
+ */
+smol_ssh_status smol_ssh_options_set_hybrid_vsock(struct smol_ssh_options *options,
+                                                  const char *path,
+                                                  uint32_t port);
+
+/**
+ * Reaches the guest over `AF_VSOCK` at (`cid`, `port`) (Linux). CID 2, the host itself, is
+ * SMOL_SSH_STATUS_INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_options_set_vsock(struct smol_ssh_options *options,
+                                           uint32_t cid,
+                                           uint32_t port);
+
+/**
+ * Reaches the guest through descriptors `callback` makes (see `smol_ssh_fd_fn`); NULL
+ * restores TCP.
+ *
+ * # Safety
+ * `options`: NULL or live; `callback` must be safe to call with `user` from any thread for as
+ * long as clients made from these options live, and must return descriptors it hands over.
+ */
+smol_ssh_status smol_ssh_options_set_fd_callback(struct smol_ssh_options *options,
+                                                 smol_ssh_fd_fn callback,
+                                                 void *user);
 
 /**
  * The ciphers to offer, most preferred first, comma-separated OpenSSH names (for example

@@ -12,6 +12,7 @@ use crate::config::{self, Config};
 use crate::error::Error;
 use crate::hostkey::{HostKey, HostKeyCallback, HostKeyPolicy};
 use crate::log::{LogCallback, LogLevel};
+use crate::{FdSource, Transport};
 
 /// Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
 /// (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
@@ -496,6 +497,135 @@ pub unsafe extern "C" fn smol_ssh_options_set_known_hosts(
     };
     // SAFETY: `options` is NULL or live, per the contract.
     unsafe { set(options, "known_hosts", apply) }
+}
+
+/// Reaches the guest's sshd through the Unix socket at `path` (a VMM's or a helper's) instead
+/// of TCP; NULL restores TCP to host:port. The host still names the guest (messages,
+/// known_hosts).
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_unix_socket(
+    options: *mut smol_ssh_options,
+    path: *const c_char,
+) -> smol_ssh_status {
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: `path` is NULL or NUL-terminated, per the contract.
+        c.transport = match unsafe { opt_str_arg(path, "path") }? {
+            None => Transport::Tcp,
+            Some("") => return Err(Error::invalid("must not be empty (pass NULL for TCP)")),
+            Some(p) => Transport::Unix(p.into()),
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "unix_socket", apply) }
+}
+
+/// Reaches the guest through Firecracker's or Cloud Hypervisor's hybrid vsock: the VMM's Unix
+/// socket at `path`, then `CONNECT <port>` to the guest's vsock `port` (the handshake is
+/// bounded by the connect timeout; a refusal is SMOL_SSH_STATUS_CONNECT_FAILED).
+///
+/// # Safety
+/// As for `smol_ssh_options_set_host`.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_hybrid_vsock(
+    options: *mut smol_ssh_options,
+    path: *const c_char,
+    port: u32,
+) -> smol_ssh_status {
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        // SAFETY: `path` is NULL or NUL-terminated, per the contract.
+        let path = unsafe { str_arg(path, "path") }?;
+        if path.is_empty() {
+            return Err(Error::invalid("path must not be empty"));
+        }
+        c.transport = Transport::HybridVsock {
+            path: path.into(),
+            port,
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "hybrid_vsock", apply) }
+}
+
+/// Reaches the guest over `AF_VSOCK` at (`cid`, `port`) (Linux). CID 2, the host itself, is
+/// SMOL_SSH_STATUS_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_vsock(
+    options: *mut smol_ssh_options,
+    cid: u32,
+    port: u32,
+) -> smol_ssh_status {
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        if cid == 2 {
+            return Err(Error::invalid("CID 2 is the host itself, not a guest"));
+        }
+        c.transport = Transport::Vsock { cid, port };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "vsock", apply) }
+}
+
+/// Makes a connected stream to the guest's sshd for a connect: called with `user` at every
+/// connect (the first and each reconnect), on the client's internal thread; returns a
+/// connected descriptor the library then owns (and closes), or -1 to fail that connect.
+pub type smol_ssh_fd_fn = Option<unsafe extern "C" fn(user: *mut c_void) -> i32>;
+
+/// The caller's descriptor maker and pointer (see `ForeignHostKeyFn`).
+struct ForeignFdFn {
+    f: unsafe extern "C" fn(*mut c_void) -> i32,
+    user: *mut c_void,
+}
+// SAFETY: the caller of smol_ssh_options_set_fd_callback guarantees that `f` may be called
+// with `user` from any thread.
+unsafe impl Send for ForeignFdFn {}
+// SAFETY: as above.
+unsafe impl Sync for ForeignFdFn {}
+
+impl ForeignFdFn {
+    fn open(&self) -> std::io::Result<std::os::fd::OwnedFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: the caller vouched for calling `f` with `user` from this thread.
+        let fd = unsafe { (self.f)(self.user) };
+        if fd < 0 {
+            return Err(std::io::Error::other("the descriptor callback returned -1"));
+        }
+        // SAFETY: the callback hands over a descriptor it no longer uses (its contract).
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// Reaches the guest through descriptors `callback` makes (see `smol_ssh_fd_fn`); NULL
+/// restores TCP.
+///
+/// # Safety
+/// `options`: NULL or live; `callback` must be safe to call with `user` from any thread for as
+/// long as clients made from these options live, and must return descriptors it hands over.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_fd_callback(
+    options: *mut smol_ssh_options,
+    callback: smol_ssh_fd_fn,
+    user: *mut c_void,
+) -> smol_ssh_status {
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.transport = match callback {
+            None => Transport::Tcp,
+            Some(f) => {
+                let foreign = ForeignFdFn { f, user };
+                Transport::Fd(FdSource::new(move || foreign.open()))
+            }
+        };
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "fd_callback", apply) }
 }
 
 /// The ciphers to offer, most preferred first, comma-separated OpenSSH names (for example
