@@ -11,9 +11,34 @@ package smolssh
 import "C"
 
 import (
+	"os"
 	"runtime/cgo"
+	"syscall"
 	"unsafe"
 )
+
+//export smolsshGoDial
+func smolsshGoDial(user unsafe.Pointer) (fd C.int32_t) {
+	// A panic must not unwind into the library: it fails the connect.
+	defer func() {
+		if recover() != nil {
+			fd = -1
+		}
+	}()
+	h := *(*cgo.Handle)(user)
+	dial := h.Value().(func() (*os.File, error))
+	f, err := dial()
+	if err != nil || f == nil {
+		return -1
+	}
+	defer f.Close()
+	dup, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		return -1
+	}
+	syscall.CloseOnExec(dup)
+	return C.int32_t(dup)
+}
 
 //export smolsshGoHostKey
 func smolsshGoHostKey(user unsafe.Pointer, keyType *C.char, fingerprint *C.char, key *C.uint8_t, length C.size_t) (accept C.int32_t) {

@@ -18,6 +18,10 @@ extern int32_t smolsshGoHostKey(void *user, char *key_type, char *fingerprint, u
 static smol_ssh_host_key_fn smolssh_host_key_trampoline(void) {
 	return (smol_ssh_host_key_fn)smolsshGoHostKey;
 }
+extern int32_t smolsshGoDial(void *user);
+static smol_ssh_fd_fn smolssh_dial_trampoline(void) {
+	return (smol_ssh_fd_fn)smolsshGoDial;
+}
 */
 import "C"
 
@@ -27,6 +31,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -151,6 +156,22 @@ type Options struct {
 	KeepaliveInterval    time.Duration
 	KeepaliveCountMax    int
 	MaxOutputBytes       int64
+
+	// How the guest's sshd is reached: at most one of UnixSocket, HybridVsock, VsockCID and
+	// Dial; none means TCP to Host:Port (IPv6 literals with or without brackets). Host still
+	// names the guest (messages, known_hosts). Every transport has the same deadlines,
+	// keepalive and reconnects, and WaitForSSH probes over it.
+	UnixSocket string // a Unix socket the VMM or a helper exposes
+	// HybridVsock is the VMM's Unix socket of Firecracker's or Cloud Hypervisor's hybrid
+	// vsock; the client writes "CONNECT VsockPort" (bounded by the connect timeout).
+	HybridVsock string
+	VsockCID    uint32 // AF_VSOCK (VsockCID, VsockPort); CID 2 (the host) is refused
+	VsockPort   uint32 // the guest's vsock port for HybridVsock or VsockCID
+	// Dial, when set, makes a connected stream to the guest's sshd; it is called at every
+	// connect (the first and each reconnect), on the client's internal thread. The client
+	// takes a duplicate of the file's descriptor and closes the file. An error, a nil file or
+	// a panic fails that connect with StatusConnectFailed.
+	Dial func() (*os.File, error)
 }
 
 // HostKeyPolicy chooses how unknown host keys are treated: refused by default.
@@ -301,26 +322,71 @@ func New(o Options) (*Client, error) {
 	case o.MaxOutputBytes > 0:
 		C.smol_ssh_options_set_max_output_bytes(opts, C.uint64_t(o.MaxOutputBytes))
 	}
-	var release func()
+	if err := setTransport(opts, o, str); err != nil {
+		return nil, err
+	}
+	var releases []func()
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
 	if o.HostKeyCallback != nil {
-		h := cgo.NewHandle(o.HostKeyCallback)
-		user := C.malloc(C.size_t(unsafe.Sizeof(h)))
-		*(*cgo.Handle)(user) = h
-		release = func() { h.Delete(); C.free(user) }
+		user, free := handleFor(o.HostKeyCallback)
+		releases = append(releases, free)
 		C.smol_ssh_options_set_host_key_callback(opts, C.smolssh_host_key_trampoline(), user)
+	}
+	if o.Dial != nil {
+		user, free := handleFor(o.Dial)
+		releases = append(releases, free)
+		C.smol_ssh_options_set_fd_callback(opts, C.smolssh_dial_trampoline(), user)
 	}
 	var handle *C.smol_ssh_client
 	if e := C.smol_ssh_new(opts, &handle); e != nil {
 		err := &Error{Status: Status(C.smol_ssh_error_status(e)), Message: C.GoString(C.smol_ssh_error_message(e))}
 		C.smol_ssh_error_free(e)
-		if release != nil {
-			release()
-		}
+		release()
 		return nil, err
 	}
 	c := &Client{handle: handle, release: release}
 	runtime.SetFinalizer(c, func(c *Client) { _ = c.Close() })
 	return c, nil
+}
+
+// setTransport applies the one transport option set, if any.
+func setTransport(opts *C.smol_ssh_options, o Options, str func(string) *C.char) error {
+	set := 0
+	for _, on := range []bool{o.UnixSocket != "", o.HybridVsock != "", o.VsockCID != 0, o.Dial != nil} {
+		if on {
+			set++
+		}
+	}
+	if set > 1 {
+		return invalid("options UnixSocket, HybridVsock, VsockCID and Dial exclude each other")
+	}
+	var s C.smol_ssh_status = C.SMOL_SSH_STATUS_OK
+	what := ""
+	switch {
+	case o.UnixSocket != "":
+		s, what = C.smol_ssh_options_set_unix_socket(opts, str(o.UnixSocket)), "UnixSocket"
+	case o.HybridVsock != "":
+		s, what = C.smol_ssh_options_set_hybrid_vsock(opts, str(o.HybridVsock), C.uint32_t(o.VsockPort)), "HybridVsock"
+	case o.VsockCID != 0:
+		s, what = C.smol_ssh_options_set_vsock(opts, C.uint32_t(o.VsockCID), C.uint32_t(o.VsockPort)), "VsockCID"
+	}
+	if s != C.SMOL_SSH_STATUS_OK {
+		return invalid("option %s: %s", what, C.GoString(C.smol_ssh_status_str(C.int32_t(s))))
+	}
+	return nil
+}
+
+// handleFor puts a cgo handle of v in C memory (the user pointer of a callback), with the
+// function that frees both.
+func handleFor(v any) (unsafe.Pointer, func()) {
+	h := cgo.NewHandle(v)
+	user := C.malloc(C.size_t(unsafe.Sizeof(h)))
+	*(*cgo.Handle)(user) = h
+	return user, func() { h.Delete(); C.free(user) }
 }
 
 // goBytes copies C bytes into Go memory (C.GoBytes takes a C int: it overflows at 2 GiB).

@@ -152,6 +152,8 @@ _OUTPUT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_size_t)
 # int32_t (*)(void *user, const char *key_type, const char *fingerprint, const uint8_t *key,
 #             size_t key_len): 1 accepts
 _HOST_KEY_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_char_p, c_char_p, c_void_p, c_size_t)
+# int32_t (*)(void *user): a connected descriptor the library then owns, or -1
+_FD_FN = ctypes.CFUNCTYPE(c_int32, c_void_p)
 
 
 def _find_library() -> str:
@@ -191,6 +193,10 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_host_key_fingerprint": ([c_void_p, c_char_p, c_size_t], c_size_t),
         "smol_ssh_options_set_host_key_callback": ([c_void_p, _HOST_KEY_FN, c_void_p], c_int32),
         "smol_ssh_options_set_known_hosts": ([c_void_p, c_char_p, c_bool], c_int32),
+        "smol_ssh_options_set_unix_socket": ([c_void_p, c_char_p], c_int32),
+        "smol_ssh_options_set_hybrid_vsock": ([c_void_p, c_char_p, c_uint32], c_int32),
+        "smol_ssh_options_set_vsock": ([c_void_p, c_uint32, c_uint32], c_int32),
+        "smol_ssh_options_set_fd_callback": ([c_void_p, _FD_FN, c_void_p], c_int32),
         "smol_ssh_options_set_keepalive_interval_ms": ([c_void_p, c_uint64], c_int32),
         "smol_ssh_options_set_keepalive_count_max": ([c_void_p, c_uint32], c_int32),
         "smol_ssh_options_set_max_output_bytes": ([c_void_p, c_uint64], c_int32),
@@ -288,6 +294,12 @@ def _ms(seconds: float, name: str) -> int:
     return int(round(seconds * 1000))
 
 
+def _u32(value: int, name: str) -> int:
+    if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgument(1, f"{name} must be an integer within 0-4294967295")
+    return value
+
+
 def _take(ptr) -> tuple[int, str, Result]:
     """Copies a C result into Python objects and frees it."""
     try:
@@ -364,8 +376,24 @@ class SSHClient:
         keepalive_interval: float = 15.0,
         keepalive_count_max: int = 3,
         max_output_bytes: int = 64 * 1024 * 1024,
+        unix_socket: Optional[str] = None,
+        hybrid_vsock: Optional[str] = None,
+        vsock_cid: Optional[int] = None,
+        vsock_port: int = 22,
+        dial=None,
     ):
+        """How the guest's sshd is reached: at most one of ``unix_socket`` (a socket the VMM
+        or a helper exposes), ``hybrid_vsock`` (Firecracker's or Cloud Hypervisor's socket,
+        then ``CONNECT vsock_port``), ``vsock_cid`` (AF_VSOCK to ``vsock_cid``:``vsock_port``)
+        and ``dial``; none means TCP to host:port. ``dial()`` is called at every connect (the
+        first and each reconnect) on the client's internal thread and returns a connected
+        ``socket.socket`` (detached: the client owns it then) or a descriptor it hands over;
+        an exception fails that connect. ``host`` still names the guest."""
         self._handle = None
+        chosen = [n for n, v in (("unix_socket", unix_socket), ("hybrid_vsock", hybrid_vsock),
+                                 ("vsock_cid", vsock_cid), ("dial", dial)) if v is not None]
+        if len(chosen) > 1:
+            raise InvalidArgument(1, f"choose one transport, not {' and '.join(chosen)}")
         if shell_kind not in _SHELL_KINDS:
             raise InvalidArgument(1, f"shell_kind must be one of {sorted(_SHELL_KINDS)}")
         if host_key_policy not in _HOST_KEY_POLICIES:
@@ -405,6 +433,22 @@ class SSHClient:
 
                 self._host_key_fn = _HOST_KEY_FN(decide)
                 _lib.smol_ssh_options_set_host_key_callback(opts, self._host_key_fn, None)
+            if unix_socket is not None:
+                _lib.smol_ssh_options_set_unix_socket(opts, enc(unix_socket))
+            if hybrid_vsock is not None:
+                _lib.smol_ssh_options_set_hybrid_vsock(opts, enc(hybrid_vsock), _u32(vsock_port, "vsock_port"))
+            if vsock_cid is not None:
+                _lib.smol_ssh_options_set_vsock(opts, _u32(vsock_cid, "vsock_cid"), _u32(vsock_port, "vsock_port"))
+            if dial is not None:
+                def make_fd(_user):
+                    try:
+                        conn = dial()
+                        return conn if isinstance(conn, int) else conn.detach()
+                    except BaseException:
+                        return -1
+
+                self._dial_fn = _FD_FN(make_fd)
+                _lib.smol_ssh_options_set_fd_callback(opts, self._dial_fn, None)
             _lib.smol_ssh_options_set_keepalive_interval_ms(opts, _ms(keepalive_interval, "keepalive_interval"))
             _lib.smol_ssh_options_set_keepalive_count_max(opts, max(0, int(keepalive_count_max)))
             _lib.smol_ssh_options_set_max_output_bytes(opts, max(0, int(max_output_bytes)))
