@@ -15,6 +15,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "../bench/transports.rs"]
+mod transports;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -176,6 +178,26 @@ fn orchestrate() {
         results.add(peer.name, "round-trips", &trips);
     }
     drop(proxy);
+
+    eprintln!("bench: warm `true` by transport");
+    let by_transport = transports::measure(&sshd, rounds, 100);
+    let tcp = percentile(&by_transport[0].1, 0.5);
+    let figures: Vec<String> = by_transport
+        .iter()
+        .map(|(name, v)| {
+            let median = percentile(v, 0.5);
+            format!(
+                "{name} {median:.3} ms (p95 {:.3}, {:+.1} % vs TCP)",
+                percentile(v, 0.95),
+                (median / tcp - 1.0) * 100.0
+            )
+        })
+        .collect();
+    results.notes.push(format!(
+        "Warm `true` by transport (smol-ssh, same sshd; the Unix socket and the descriptor are \
+         served by `sshd -i` on the stream itself), median: {}.",
+        figures.join("; ")
+    ));
 
     let handles: Vec<usize> = std::env::var("BENCH_HANDLES")
         .unwrap_or_else(|_| "1,100,1000".into())

@@ -176,3 +176,24 @@ fn vsock_errors_are_clear_and_loopback_works_where_the_kernel_has_it() {
     let c = client_via(&sshd, Transport::Vsock { cid: 1, port });
     assert_eq!(c.run("echo vsock", &raw(10)).unwrap().stdout, b"vsock\n");
 }
+
+#[test]
+fn sshd_straight_on_a_unix_socket_or_a_socketpair() {
+    // No proxy in between: each stream is served by its own `sshd -i`, as a guest agent that
+    // hands its sshd the vsock or virtio-serial stream would do.
+    let sshd = Sshd::start();
+    let inetd = support::inetd::Inetd::new(&sshd);
+    let dir = tempfile::tempdir().unwrap();
+    let listening = inetd.listen(&dir.path().join("sshd.sock"));
+    let pairs = inetd.clone();
+    for transport in [
+        Transport::Unix(listening.path.clone()),
+        Transport::Fd(smol_ssh::FdSource::new(move || pairs.pair())),
+    ] {
+        let c = client_via(&sshd, transport);
+        let out = c.run("echo $((6 * 7))", &raw(10)).unwrap();
+        assert_eq!(out.stdout, b"42\n");
+        c.close();
+        assert_eq!(c.run("echo again", &raw(10)).unwrap().stdout, b"again\n");
+    }
+}

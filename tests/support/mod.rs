@@ -5,6 +5,7 @@ pub mod c;
 pub mod bridge;
 pub mod capi;
 pub mod hostile;
+pub mod inetd;
 pub mod proxy;
 pub mod sshd;
 
