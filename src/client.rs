@@ -181,6 +181,19 @@ impl Client {
         self.submit_and_wait(Request::Run(job, run), ticket, on_output)
     }
 
+    /// Asks the driver for a tunnel over `stream` and waits until its channel is open.
+    pub(crate) fn open_tunnel(
+        &self,
+        tunnel: crate::driver::TunnelJob,
+        timeout: Duration,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let job = Job::new(start, deadline_after(start, timeout));
+        let ticket = Arc::clone(&job.ticket);
+        self.submit_and_wait(Request::Tunnel(job, tunnel), ticket, None)
+            .map(|_| ())
+    }
+
     /// One connect attempt bounded by `deadline` (and the connect timeout).
     pub(crate) fn connect_once(&self, deadline: Instant) -> Result<()> {
         let job = Job::new(Instant::now(), deadline);

@@ -25,6 +25,7 @@ mod log;
 mod output;
 mod secret;
 pub mod shell;
+mod stream;
 mod transport;
 mod transfer;
 mod wait;

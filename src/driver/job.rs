@@ -34,12 +34,18 @@ pub(crate) enum Request {
     Connect(Job),
     /// Tear the connection down; requests submitted before this one end as disconnected.
     Close(Job),
+    /// A stream to host:port as seen from the guest (a `direct-tcpip` channel) bridged to a
+    /// local socket; the job is answered once the channel is open.
+    Tunnel(Job, super::tunnel::TunnelJob),
 }
 
 impl Request {
     pub(crate) fn job(&self) -> &Job {
         match self {
-            Request::Run(job, _) | Request::Connect(job) | Request::Close(job) => job,
+            Request::Run(job, _)
+            | Request::Connect(job)
+            | Request::Close(job)
+            | Request::Tunnel(job, _) => job,
         }
     }
 

@@ -20,6 +20,7 @@ mod socket_io;
 mod ssh_error;
 mod task;
 mod ticket;
+mod tunnel;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,8 +28,10 @@ use std::thread::JoinHandle;
 
 pub(crate) use input::Input;
 pub(crate) use job::{deadline_after, Job, Request, RunJob};
+pub(crate) use poll::set_nonblocking;
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};
+pub(crate) use tunnel::{Counters, TunnelJob};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};

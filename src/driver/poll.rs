@@ -33,37 +33,43 @@ const RDHUP: libc::c_short = libc::POLLRDHUP;
 #[cfg(not(target_os = "linux"))]
 const RDHUP: libc::c_short = 0;
 
-/// Waits until the waker fires, the socket is ready for `interest`, or `deadline` passes.
-/// An interrupted wait returns nothing ready; callers loop.
+/// Waits until the waker fires, the socket is ready for `interest`, one of `streams` (the
+/// local ends of tunnels) is ready for its interest, or `deadline` passes. An interrupted wait
+/// returns nothing ready; callers loop.
 pub(crate) fn wait(
     waker: &Waker,
     socket: Option<(RawFd, Interest)>,
+    streams: &[(RawFd, Interest)],
     deadline: Option<Instant>,
 ) -> io::Result<Ready> {
-    let mut fds = [
-        libc::pollfd {
-            fd: waker.rx.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: -1,
-            events: 0,
-            revents: 0,
-        },
-    ];
-    if let Some((fd, interest)) = socket {
-        fds[1].fd = fd;
+    let entry = |fd: RawFd, interest: Interest| {
+        let mut events = 0;
         if interest.read {
-            fds[1].events |= libc::POLLIN;
+            events |= libc::POLLIN;
         }
         if interest.write {
-            fds[1].events |= libc::POLLOUT;
+            events |= libc::POLLOUT;
         }
         if interest.hangup {
-            fds[1].events |= RDHUP;
+            events |= RDHUP;
         }
-    }
+        libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        }
+    };
+    let mut fds = Vec::with_capacity(2 + streams.len());
+    fds.push(libc::pollfd {
+        fd: waker.rx.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    fds.push(match socket {
+        Some((fd, interest)) => entry(fd, interest),
+        None => entry(-1, Interest::default()),
+    });
+    fds.extend(streams.iter().map(|&(fd, interest)| entry(fd, interest)));
     let timeout_ms: libc::c_int = match deadline {
         None => -1,
         Some(at) => {
@@ -73,8 +79,8 @@ pub(crate) fn wait(
             ms.min(libc::c_int::MAX as u128) as libc::c_int
         }
     };
-    // SAFETY: `fds` is a valid array of two pollfd for the duration of the call; an fd of -1
-    // is ignored by poll(2).
+    // SAFETY: `fds` is a valid array of pollfd for the duration of the call; an fd of -1 is
+    // ignored by poll(2).
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if n < 0 {
         let err = io::Error::last_os_error();
@@ -89,6 +95,34 @@ pub(crate) fn wait(
         hangup: sock & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0,
         socket: sock != 0,
     })
+}
+
+/// Receives into `buf` from a non-blocking socket: `Ok(0)` is its EOF; `WouldBlock` when it
+/// has nothing.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: recv(2) into a buffer writable for its length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Sends from `buf` on a non-blocking socket without SIGPIPE (a library must not kill its host
+/// process when a peer has gone; `EPIPE` comes back as an error instead).
+pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: send(2) from a buffer readable for its length.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Ends the sending half of a socket (its peer reads EOF); errors are moot.
+pub(crate) fn shut_write(fd: RawFd) {
+    // SAFETY: shutdown(2) on a descriptor we own; it does not close it.
+    unsafe { libc::shutdown(fd, libc::SHUT_WR) };
 }
 
 /// True when the peer has closed or reset the connection (checked without waiting).

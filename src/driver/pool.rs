@@ -42,6 +42,11 @@ pub(crate) enum Opened {
 }
 
 impl Pool {
+    /// libssh2 holds a session open of ours in progress (no other open may start).
+    pub(crate) fn opening(&self) -> bool {
+        self.open_pending
+    }
+
     pub(crate) fn has_spare(&self) -> bool {
         self.spare.is_some()
     }

@@ -121,13 +121,46 @@ impl RawChannel {
                 0,
             )
         };
+        Self::opened(session, sess, ptr)
+    }
+
+    /// Opens a `direct-tcpip` channel: the server connects to `host`:`port` (as seen from
+    /// the guest) and the channel carries that stream. Shares the session's one pending open
+    /// with `open` (call again with the same arguments until it is not `None`).
+    pub(crate) fn open_direct_tcpip(
+        session: &ssh2::Session,
+        host: &std::ffi::CStr,
+        port: u16,
+    ) -> Step<RawChannel> {
+        let mut guard = session.raw();
+        let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
+        // SAFETY: `sess` is the live session, locked for the call; libssh2 copies the strings
+        // into the open request on the first call. The originator is reported as ours.
+        let ptr = unsafe {
+            sys::libssh2_channel_direct_tcpip_ex(
+                sess,
+                host.as_ptr(),
+                c_int::from(port),
+                c"127.0.0.1".as_ptr(),
+                22,
+            )
+        };
+        Self::opened(session, sess, ptr)
+    }
+
+    /// The outcome of an open call: the channel, would-block, or the session's error.
+    fn opened(
+        session: &ssh2::Session,
+        sess: *mut sys::LIBSSH2_SESSION,
+        ptr: *mut sys::LIBSSH2_CHANNEL,
+    ) -> Step<RawChannel> {
         if let Some(ptr) = NonNull::new(ptr) {
             return Ok(Some(RawChannel {
                 ptr,
                 session: session.clone(),
             }));
         }
-        // SAFETY: as above.
+        // SAFETY: `sess` is live and locked by our caller.
         let code = unsafe { sys::libssh2_session_last_errno(sess) };
         step(sess, code as isize).map(|_| None)
     }

@@ -65,7 +65,11 @@ impl Loop {
             if let Some(why) = self.liveness.as_ref().and_then(|l| l.dead(now)) {
                 return Err(why);
             }
-            let mut progress = self.open_channels(session, fd, now)?;
+            let mut progress = match self.open_tunnels(session, now)? {
+                Some(progress) => progress,
+                None => self.open_channels(session, fd, now)?,
+            };
+            progress |= self.step_tunnels(now)?;
             progress |= self.pool.step_closing(now)?;
             if self.pool.unclosed() > MAX_UNCLOSED {
                 self.retiring = true;

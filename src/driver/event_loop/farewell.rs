@@ -42,6 +42,7 @@ impl Loop {
         for request in self.queue.drain(..) {
             request.job().finish(Err(why.clone()));
         }
+        self.end_tunnels(&why, now);
         self.farewell = Some(Farewell {
             until: now + FAREWELL,
             close,

@@ -11,6 +11,7 @@ mod channels;
 mod connecting;
 mod farewell;
 mod sleep;
+mod tunnels;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use super::reaper;
 use super::shared::Shared;
 use super::socket_io;
 use super::task::{Phase, Task};
+use super::tunnel::Tunnel;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::output::Output;
@@ -56,6 +58,7 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         conn: None,
         queue: VecDeque::new(),
         active: Vec::new(),
+        tunnels: Vec::new(),
         pool: Pool::default(),
         scratch: Vec::new(),
         liveness: None,
@@ -80,6 +83,9 @@ struct Loop {
     queue: VecDeque<Request>,
     /// Commands holding a channel (or, after a lost connection, waiting to open one again).
     active: Vec<Task>,
+    /// Streams to the guest's side (forwards, streams handed to callers, jump hosts): opening,
+    /// or open and moving bytes. They hold no run's slot.
+    tunnels: Vec<Tunnel>,
     /// The channels that belong to no run: the spare, the open in progress, those closing.
     pool: Pool,
     /// Where channel reads land before they are appended to a run's output (allocated only
@@ -155,12 +161,14 @@ impl Loop {
     }
 
     fn needs_connection(&self) -> bool {
-        self.farewell.is_none() && (!self.queue.is_empty() || !self.active.is_empty())
+        self.farewell.is_none()
+            && (!self.queue.is_empty() || !self.active.is_empty() || !self.tunnels.is_empty())
     }
 
     /// Ends the calls whose caller gave up, that were cancelled, or whose deadline passed.
     fn expire(&mut self, now: Instant) {
         expire_queued(&mut self.queue, now);
+        self.expire_tunnel_opens(now);
         let mut i = 0;
         while i < self.active.len() {
             match expiry::verdict(&self.active[i], now, self.config.shell_kind) {
@@ -198,6 +206,11 @@ impl Loop {
                         self.active.push(Task::new(job, run));
                     }
                 }
+                Request::Tunnel(job, spec) => {
+                    if job.ticket.claim() {
+                        self.tunnels.push(Tunnel::new(job, spec));
+                    }
+                }
                 Request::Close(_) => unreachable!("close requests are handled at intake"),
             }
         }
@@ -221,6 +234,13 @@ impl Loop {
     /// that never got a channel is retried once on the next connection.
     fn transport_lost(&mut self, why: &str) {
         let server = format!("{}:{}", self.config.host, self.config.port);
+        self.end_tunnels(
+            &Error::new(
+                ErrorKind::Disconnected,
+                format!("connection to {server} lost: {why}"),
+            ),
+            Instant::now(),
+        );
         self.drop_conn(false);
         let mut keep = Vec::new();
         for mut task in self.active.drain(..) {
@@ -256,6 +276,10 @@ impl Loop {
     /// Drops the connection and every channel on it. The socket is shut down first, so that
     /// freeing the channels never waits on (or leaks for) a peer that does not answer.
     fn drop_conn(&mut self, graceful: bool) {
+        self.end_tunnels(
+            &Error::new(ErrorKind::Disconnected, "the connection was closed"),
+            Instant::now(),
+        );
         let conn = self.conn.take();
         if let Some(conn) = &conn {
             if graceful {
@@ -269,6 +293,9 @@ impl Loop {
             self.pool.clear();
             for task in &mut self.active {
                 task.channel = None;
+            }
+            for mut tunnel in self.tunnels.drain(..) {
+                tunnel.finish();
             }
         });
         // Everything libssh2 held for the connection is freed with it (a session it could not

@@ -22,6 +22,12 @@ impl Loop {
             (a, b) => a.or(b),
         };
         let mut deadline = self.queue.iter().map(|r| r.job().deadline).min();
+        let opens = self
+            .tunnels
+            .iter()
+            .filter_map(|t| t.job().map(|j| j.deadline));
+        deadline = earliest(deadline, opens.min());
+        let streams: Vec<_> = self.tunnels.iter().filter_map(|t| t.interest()).collect();
         deadline = earliest(deadline, self.farewell.as_ref().map(|f| f.until));
         let socket = match &self.conn {
             None => None,
@@ -30,7 +36,10 @@ impl Loop {
                 // Runs whose streaming callers are behind read nothing: their data waits at the
                 // server, and a readable socket must not make the loop spin.
                 let all_paused = self.active.iter().all(Task::paused);
-                let busy = !(self.active.is_empty() || all_paused) || self.pool.busy() || asking;
+                let busy = !(self.active.is_empty() || all_paused)
+                    || self.pool.busy()
+                    || asking
+                    || self.tunnels.iter().any(|t| t.wants_socket());
                 let interest = if busy {
                     let dirs = conn.session.block_directions();
                     Interest {
@@ -55,6 +64,7 @@ impl Loop {
         let ready = match poll::wait(
             &self.shared.waker,
             socket.map(|(fd, interest, _)| (fd, interest)),
+            &streams,
             deadline,
         ) {
             Ok(ready) => ready,

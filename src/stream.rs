@@ -1,0 +1,84 @@
+//! Streams to the guest's side: `Client::open_stream` hands the caller one end of a
+//! socketpair whose other end the driver bridges to a `direct-tcpip` channel (the guest's sshd
+//! connects to host:port, as `ssh -W` does), on the same connection that runs commands.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::Client;
+use crate::driver::{Counters, TunnelJob};
+use crate::error::{Error, ErrorKind, Result};
+
+impl Client {
+    /// A stream to `host`:`port` as the guest sees it (`"127.0.0.1"` is the guest itself),
+    /// carried by a `direct-tcpip` channel of this client's connection (connecting first if
+    /// needed, within `timeout`). The returned socket is the caller's, blocking, to use from
+    /// any thread or event loop: what is written reaches the guest's service, what it sends
+    /// comes back; shutting down the writing half sends EOF; dropping it ends the stream. It
+    /// lasts until either side ends it, or until the connection goes (close, free, a lost
+    /// transport: the socket then reads EOF).
+    ///
+    /// A refusal by the guest's sshd (nothing listens there, `AllowTcpForwarding no`) is
+    /// `ChannelFailed`, and leaves the connection and its runs alone.
+    pub fn open_stream(&self, host: &str, port: u16, timeout: Duration) -> Result<UnixStream> {
+        self.open_stream_counted(host, port, timeout, Arc::default())
+    }
+
+    pub(crate) fn open_stream_counted(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        counters: Arc<Counters>,
+    ) -> Result<UnixStream> {
+        let (ours, theirs) = UnixStream::pair().map_err(|e| {
+            Error::new(
+                ErrorKind::ChannelFailed,
+                format!("cannot make a socket pair: {e}"),
+            )
+        })?;
+        self.open_tunnel_over(host, port, theirs.into(), timeout, counters)?;
+        Ok(ours)
+    }
+
+    /// Bridges `stream` (a connected socket, which the client then owns) to a stream to
+    /// `host`:`port` through the guest.
+    pub(crate) fn open_tunnel_over(
+        &self,
+        host: &str,
+        port: u16,
+        stream: OwnedFd,
+        timeout: Duration,
+        counters: Arc<Counters>,
+    ) -> Result<()> {
+        if port == 0 {
+            return Err(Error::invalid("port must be within 1-65535"));
+        }
+        if host.is_empty() {
+            return Err(Error::invalid("host must not be empty"));
+        }
+        if timeout.is_zero() {
+            return Err(Error::invalid("timeout must be positive"));
+        }
+        let host =
+            CString::new(host).map_err(|_| Error::invalid("host must not contain NUL bytes"))?;
+        crate::driver::set_nonblocking(stream.as_raw_fd()).map_err(|e| {
+            Error::new(
+                ErrorKind::ChannelFailed,
+                format!("cannot set up the stream: {e}"),
+            )
+        })?;
+        self.open_tunnel(
+            TunnelJob {
+                host,
+                port,
+                stream,
+                counters,
+            },
+            timeout,
+        )
+    }
+}

@@ -1,0 +1,142 @@
+//! Streams through the guest (`Client::open_stream`, a `direct-tcpip` channel) to a real
+//! service on the guest's loopback, beside commands on the same connection.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener};
+use std::thread;
+use std::time::Duration;
+
+use smol_ssh::ErrorKind;
+use support::{raw, Sshd};
+
+/// An echo service on 127.0.0.1 (the guest's loopback: the fixture's sshd runs here).
+fn echo_service() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            thread::spawn(move || {
+                let mut back = conn.try_clone().unwrap();
+                let _ = std::io::copy(&mut conn, &mut back);
+                let _ = back.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// Deterministic bytes no simple bug reproduces.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Writes `data` on one thread while reading everything back; returns what came back.
+fn echo_through(stream: std::os::unix::net::UnixStream, data: Vec<u8>) -> Vec<u8> {
+    let mut writer = stream.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        writer.write_all(&data).unwrap();
+        writer.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    let mut reader = stream;
+    reader.read_to_end(&mut back).unwrap();
+    sender.join().unwrap();
+    back
+}
+
+#[test]
+fn a_stream_reaches_a_guest_service_byte_exact_beside_commands() {
+    let sshd = Sshd::start();
+    let port = echo_service();
+    let c = support::client(&sshd);
+    let data = pattern(20 << 20);
+    let stream = c
+        .open_stream("127.0.0.1", port, Duration::from_secs(10))
+        .unwrap();
+    let runs = thread::scope(|s| {
+        let runner = s.spawn(|| {
+            (0..20)
+                .map(|i| c.run(&format!("echo {i}"), &raw(10)).unwrap().stdout)
+                .collect::<Vec<_>>()
+        });
+        let back = echo_through(stream, data.clone());
+        assert!(back == data, "{} bytes came back of {}", back.len(), data.len());
+        runner.join().unwrap()
+    });
+    assert_eq!(runs[19], b"19\n");
+}
+
+#[test]
+fn a_refused_stream_is_its_own_failure_and_the_connection_goes_on() {
+    let sshd = Sshd::start();
+    let c = support::client(&sshd);
+    // Nothing listens on port 1 of the guest.
+    let err = c
+        .open_stream("127.0.0.1", 1, Duration::from_secs(10))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ChannelFailed, "{err}");
+    assert!(err.message().contains("127.0.0.1:1"), "{err}");
+    assert_eq!(c.run("echo still", &raw(10)).unwrap().stdout, b"still\n");
+    for (host, port) in [("", 80), ("127.0.0.1", 0), ("a\0b", 80)] {
+        let err = c
+            .open_stream(host, port, Duration::from_secs(10))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    }
+}
+
+#[test]
+fn fifty_streams_at_once() {
+    let sshd = Sshd::start();
+    let port = echo_service();
+    let c = support::client(&sshd);
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..50)
+            .map(|i| {
+                let c = &c;
+                s.spawn(move || {
+                    let stream = c
+                        .open_stream("127.0.0.1", port, Duration::from_secs(20))
+                        .unwrap();
+                    let data = pattern(64 * 1024 + i * 1000);
+                    assert!(echo_through(stream, data.clone()) == data, "stream {i}");
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    assert!(c.is_connected());
+}
+
+#[test]
+fn closing_the_client_ends_its_streams() {
+    let sshd = Sshd::start();
+    let port = echo_service();
+    let c = support::client(&sshd);
+    let mut stream = c
+        .open_stream("127.0.0.1", port, Duration::from_secs(10))
+        .unwrap();
+    stream.write_all(b"ping").unwrap();
+    let mut buf = [0u8; 4];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    c.close();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(stream.read_to_end(&mut rest).unwrap(), 0, "EOF after close");
+}
