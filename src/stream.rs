@@ -11,6 +11,29 @@ use std::time::Duration;
 use crate::client::Client;
 use crate::driver::{Counters, TunnelJob};
 use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{FdSource, Transport};
+
+impl Transport {
+    /// Through `jump`'s connection, as OpenSSH's `ProxyJump`: at every connect (the first and
+    /// each reconnect) the jump client opens a stream to `host`:`port` as it sees them (see
+    /// [`Client::open_stream`], bounded by the jump client's connect timeout), and this
+    /// client's SSH session runs inside it. The jump client connects when first needed and is
+    /// shared: its own commands, and other clients jumping through it, go on beside.
+    pub fn jump(jump: Arc<Client>, host: impl Into<String>, port: u16) -> Transport {
+        let host = host.into();
+        Transport::Fd(FdSource::new(move || {
+            let timeout = jump.config().connect_timeout;
+            match jump.open_stream(&host, port, timeout) {
+                Ok(stream) => Ok(OwnedFd::from(stream)),
+                Err(e) => Err(std::io::Error::other(format!(
+                    "through the jump host {}: {}",
+                    jump.config().host,
+                    e.message()
+                ))),
+            }
+        }))
+    }
+}
 
 impl Client {
     /// A stream to `host`:`port` as the guest sees it (`"127.0.0.1"` is the guest itself),

@@ -71,7 +71,12 @@ fn a_stream_reaches_a_guest_service_byte_exact_beside_commands() {
                 .collect::<Vec<_>>()
         });
         let back = echo_through(stream, data.clone());
-        assert!(back == data, "{} bytes came back of {}", back.len(), data.len());
+        assert!(
+            back == data,
+            "{} bytes came back of {}",
+            back.len(),
+            data.len()
+        );
         runner.join().unwrap()
     });
     assert_eq!(runs[19], b"19\n");
@@ -139,4 +144,33 @@ fn closing_the_client_ends_its_streams() {
         .unwrap();
     let mut rest = Vec::new();
     assert_eq!(stream.read_to_end(&mut rest).unwrap(), 0, "EOF after close");
+}
+
+#[test]
+fn a_jump_through_a_second_sshd() {
+    let bastion = Sshd::start();
+    let target = Sshd::start();
+    let jump = std::sync::Arc::new(support::client(&bastion));
+    let before = target.connections();
+    let mut cfg = support::config(&target);
+    cfg.transport = smol_ssh::Transport::jump(jump.clone(), "127.0.0.1", target.port);
+    let c = smol_ssh::Client::new(cfg).unwrap();
+    assert_eq!(c.run("echo jumped", &raw(10)).unwrap().stdout, b"jumped\n");
+    // The jump client's own commands go on beside; a reconnect jumps again.
+    assert_eq!(
+        jump.run("echo bastion", &raw(10)).unwrap().stdout,
+        b"bastion\n"
+    );
+    c.close();
+    assert_eq!(c.run("echo again", &raw(10)).unwrap().stdout, b"again\n");
+    assert_eq!(target.connections() - before, 2);
+    // Nothing listens there: the connect fails, saying where.
+    let mut cfg = support::config(&target);
+    cfg.transport = smol_ssh::Transport::jump(jump, "127.0.0.1", 1);
+    let err = smol_ssh::Client::new(cfg)
+        .unwrap()
+        .run("true", &raw(10))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectFailed, "{err}");
+    assert!(err.message().contains("jump host"), "{err}");
 }
