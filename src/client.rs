@@ -181,6 +181,11 @@ impl Client {
         self.submit_and_wait(Request::Run(job, run), ticket, on_output)
     }
 
+    /// Submits requests from another thread (a forward's listener).
+    pub(crate) fn submitter(&self) -> Result<crate::driver::DriverSubmitter> {
+        self.driver.submitter()
+    }
+
     /// Asks the driver for a tunnel over `stream` and waits until its channel is open.
     pub(crate) fn open_tunnel(
         &self,

@@ -19,6 +19,7 @@ mod config;
 mod driver;
 mod env;
 mod error;
+mod forward;
 pub mod ffi;
 mod hostkey;
 mod log;
@@ -37,6 +38,7 @@ pub use config::{
     DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use forward::{Forward, ForwardAddr, ForwardOptions, ForwardStats};
 pub use hostkey::{format_fingerprint, parse_fingerprint, HostKey, HostKeyCallback, HostKeyPolicy};
 pub use log::{LogCallback, LogLevel};
 pub use output::{Output, Stream};

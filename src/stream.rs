@@ -94,14 +94,6 @@ impl Client {
                 format!("cannot set up the stream: {e}"),
             )
         })?;
-        self.open_tunnel(
-            TunnelJob {
-                host,
-                port,
-                stream,
-                counters,
-            },
-            timeout,
-        )
+        self.open_tunnel(TunnelJob::new(host, port, stream, counters), timeout)
     }
 }

@@ -28,10 +28,11 @@ use std::thread::JoinHandle;
 
 pub(crate) use input::Input;
 pub(crate) use job::{deadline_after, Job, Request, RunJob};
-pub(crate) use poll::set_nonblocking;
+pub(crate) use poll::{readable_within, set_nonblocking, shut_down};
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};
 pub(crate) use tunnel::{Counters, TunnelJob};
+pub(crate) use Submitter as DriverSubmitter;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -80,18 +81,13 @@ impl Driver {
     /// Queues a request and wakes the driver, starting its thread on first use.
     pub(crate) fn submit(&self, request: Request) -> Result<()> {
         self.ensure_started()?;
-        {
-            let mut inbox = self.shared.inbox();
-            if inbox.shutdown {
-                return Err(Error::new(
-                    ErrorKind::Disconnected,
-                    "the client is being freed",
-                ));
-            }
-            inbox.requests.push_back(request);
-        }
-        self.shared.waker.wake();
-        Ok(())
+        Submitter(Arc::clone(&self.shared)).submit(request)
+    }
+
+    /// What another thread (a forward's listener) submits requests with, the driver started.
+    pub(crate) fn submitter(&self) -> Result<Submitter> {
+        self.ensure_started()?;
+        Ok(Submitter(Arc::clone(&self.shared)))
     }
 
     /// Starts ending the driver without waiting: runs queued or in flight end as
@@ -157,6 +153,32 @@ impl Driver {
             *thread = Some(handle);
         }
         Ok(())
+    }
+}
+
+/// Submits requests to a started driver from any thread; refused once the client is freed.
+#[derive(Clone)]
+pub(crate) struct Submitter(Arc<Shared>);
+
+impl Submitter {
+    pub(crate) fn submit(&self, request: Request) -> Result<()> {
+        {
+            let mut inbox = self.0.inbox();
+            if inbox.shutdown {
+                return Err(Error::new(
+                    ErrorKind::Disconnected,
+                    "the client is being freed",
+                ));
+            }
+            inbox.requests.push_back(request);
+        }
+        self.0.waker.wake();
+        Ok(())
+    }
+
+    /// The client is being freed (or was).
+    pub(crate) fn closed(&self) -> bool {
+        self.0.inbox().shutdown
     }
 }
 

@@ -311,3 +311,17 @@ impl Waker {
         while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
     }
 }
+
+/// Waits up to `timeout` for `fd` to be readable (a listening socket: a connection waits);
+/// true when it is (or has an error or hang-up to report).
+pub(crate) fn readable_within(fd: RawFd, timeout: std::time::Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(libc::c_int::MAX as u128) as libc::c_int;
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    n > 0 && pfd.revents != 0
+}

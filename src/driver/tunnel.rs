@@ -32,19 +32,44 @@ pub(crate) struct Counters {
     pub from_guest: AtomicU64,
     /// Tunnels whose channel is open and not yet ended.
     pub open: AtomicU64,
-    /// Tunnels that ended (after opening or not).
+    /// Tunnels asked for that are over (opened or not): counted when their request goes.
     pub ended: AtomicU64,
-    /// Tunnels whose channel the server refused, or that ended for a connection problem.
+    /// Tunnels that never opened (refused, timed out, their connection failed), and open ones
+    /// cut by a lost connection.
     pub failed: AtomicU64,
 }
 
 /// What a caller asks: a stream to `host`:`port` as seen from the guest, carried over `stream`.
+/// However it ends (opened and done, refused, expired in the queue, dropped with the client),
+/// it is counted once when it goes.
 pub(crate) struct TunnelJob {
-    pub host: CString,
-    pub port: u16,
+    host: CString,
+    port: u16,
     /// Our end, non-blocking.
-    pub stream: OwnedFd,
-    pub counters: Arc<Counters>,
+    stream: OwnedFd,
+    counters: Arc<Counters>,
+    opened: bool,
+}
+
+impl TunnelJob {
+    pub(crate) fn new(host: CString, port: u16, stream: OwnedFd, counters: Arc<Counters>) -> Self {
+        TunnelJob {
+            host,
+            port,
+            stream,
+            counters,
+            opened: false,
+        }
+    }
+}
+
+impl Drop for TunnelJob {
+    fn drop(&mut self) {
+        if !self.opened {
+            self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.counters.ended.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Bytes read from one side and not yet all written to the other.
@@ -108,6 +133,8 @@ pub(crate) struct Tunnel {
     shut: bool,
     /// A side broke (reset, refused write): end now, whatever is in flight.
     broken: bool,
+    /// Cut by the connection's end (counted as failed once).
+    cut: bool,
 }
 
 impl Tunnel {
@@ -124,6 +151,7 @@ impl Tunnel {
             remote_eof: false,
             shut: false,
             broken: false,
+            cut: false,
         }
     }
 
@@ -160,6 +188,7 @@ impl Tunnel {
             Ok(Some(channel)) => {
                 self.open_pending = false;
                 self.channel = Some(channel);
+                self.spec.opened = true;
                 self.spec.counters.open.fetch_add(1, Ordering::Relaxed);
                 if let Some(job) = self.job.take() {
                     job.finish(Ok(Output::default()));
@@ -191,12 +220,11 @@ impl Tunnel {
     /// Answers the caller waiting for the open with `err` (a tunnel that never opened, or
     /// whose connection went), counting it as failed.
     pub(crate) fn fail(&mut self, err: Error) {
-        if self.failed() {
-            return;
-        }
-        self.spec.counters.failed.fetch_add(1, Ordering::Relaxed);
         if let Some(job) = self.job.take() {
             job.finish(Err(err));
+        } else if self.channel.is_some() && !self.cut {
+            self.cut = true;
+            self.spec.counters.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -206,7 +234,6 @@ impl Tunnel {
         if channel.is_some() {
             self.spec.counters.open.fetch_sub(1, Ordering::Relaxed);
         }
-        self.spec.counters.ended.fetch_add(1, Ordering::Relaxed);
         channel
     }
 
