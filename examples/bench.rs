@@ -15,6 +15,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "../bench/forward.rs"]
+mod forward;
 #[path = "../bench/transports.rs"]
 mod transports;
 
@@ -196,6 +198,24 @@ fn orchestrate() {
     results.notes.push(format!(
         "Warm `true` by transport (smol-ssh, same sshd; the Unix socket and the descriptor are \
          served by `sshd -i` on the stream itself), median: {}.",
+        figures.join("; ")
+    ));
+
+    eprintln!("bench: 100 MB through a forward");
+    let by_forward = forward::measure(&sshd, rounds);
+    let stdout_rate = percentile(&by_forward[0].1, 0.5);
+    let figures: Vec<String> = by_forward
+        .iter()
+        .map(|(name, v)| {
+            let median = percentile(v, 0.5);
+            format!(
+                "{name} {median:.0} MB/s ({:.2}× the command stdout)",
+                median / stdout_rate
+            )
+        })
+        .collect();
+    results.notes.push(format!(
+        "100 MB from a service on the guest's loopback (default cipher), median: {}.",
         figures.join("; ")
     ));
 

@@ -235,6 +235,14 @@ typedef struct smol_ssh_client smol_ssh_client;
 typedef struct smol_ssh_error smol_ssh_error;
 
 /**
+ * A running local forward, made by `smol_ssh_forward_local`, stopped and freed by
+ * `smol_ssh_forward_free`. Independent of its client's handle: freeing the client stops the
+ * forward's listener (its streams end with the connection), and the forward must still be
+ * freed.
+ */
+typedef struct smol_ssh_forward smol_ssh_forward;
+
+/**
  * Options for `smol_ssh_new`. Made by `smol_ssh_options_new` with the reference defaults
  * (user "root", port 22, connect timeout 10 s, shell "sh", keepalive check after 15 s of
  * silence and dead after 3 unanswered intervals, host keys checked against the user's own
@@ -360,6 +368,27 @@ typedef struct smol_ssh_result {
  * value stops the command (the run then ends with SMOL_SSH_STATUS_CANCELLED).
  */
 typedef int32_t (*smol_ssh_output_fn)(void *user, int32_t stream, const uint8_t *data, size_t len);
+
+/**
+ * What a forward has carried so far (see `smol_ssh_forward_get_stats`).
+ */
+typedef struct smol_ssh_forward_stats {
+  /**
+   * Connections accepted.
+   */
+  uint64_t connections;
+  /**
+   * Streams open now.
+   */
+  uint64_t active;
+  /**
+   * Connections whose stream was refused or did not open in time, and streams cut by a lost
+   * connection.
+   */
+  uint64_t failed;
+  uint64_t bytes_to_guest;
+  uint64_t bytes_from_guest;
+} smol_ssh_forward_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -938,6 +967,94 @@ struct smol_ssh_result *smol_ssh_get_bytes(struct smol_ssh_client *client,
                                            const char *remote,
                                            uint64_t max_bytes,
                                            const struct smol_ssh_run_options *options);
+
+/**
+ * Opens a stream to `host`:`port` as the guest sees them ("127.0.0.1" is the guest itself),
+ * carried by a `direct-tcpip` channel of the client's connection (connecting first if needed),
+ * all within `timeout_ms` (> 0). On OK, `*fd_out` is a connected, blocking socket that the
+ * caller owns (close it with close(2)); shutting down its writing half sends EOF to the
+ * service. Else `*fd_out` is -1 and the result says why: a refusal by the guest's sshd
+ * (nothing listens there, forwarding disabled) is SMOL_SSH_STATUS_CHANNEL_FAILED and leaves
+ * the connection alone. The stream ends when either side ends it or the connection goes
+ * (close, free, a lost transport: the socket reads EOF).
+ *
+ * Returns a result to free with `smol_ssh_result_free` (status and message only).
+ *
+ * # Safety
+ * `client`: NULL or live; `host`: NULL or NUL-terminated; `fd_out`: NULL or writable.
+ */
+struct smol_ssh_result *smol_ssh_open_stream(struct smol_ssh_client *client,
+                                             const char *host,
+                                             uint32_t port,
+                                             uint64_t timeout_ms,
+                                             int32_t *fd_out);
+
+/**
+ * Reaches the guest through `jump`'s connection, as OpenSSH's ProxyJump: at every connect
+ * the jump client opens a stream to `host`:`port` as it sees them (within its own connect
+ * timeout) and this client's session runs inside it. The jump client is named by its handle,
+ * looked up at each connect: once it is freed, connects fail with
+ * SMOL_SSH_STATUS_CONNECT_FAILED. Replaces any other transport.
+ *
+ * # Safety
+ * `options`: NULL or live; `jump`: NULL or a handle from `smol_ssh_new` (freed or not);
+ * `host`: NULL or NUL-terminated.
+ */
+smol_ssh_status smol_ssh_options_set_jump(struct smol_ssh_options *options,
+                                          const struct smol_ssh_client *jump,
+                                          const char *host,
+                                          uint32_t port);
+
+/**
+ * Listens on `listen` and carries each accepted connection to `host`:`port` as the guest
+ * sees them, like `ssh -L`, on the client's connection (beside its runs). `listen` is a TCP
+ * address ("127.0.0.1:8080", "[::1]:0"; port 0 picks a free one, see
+ * `smol_ssh_forward_port`) or, starting with '/', a Unix socket path (which must not exist;
+ * it is removed when the forward is freed). At most `max_connections` streams at once (0: 64);
+ * more connections wait in the listen backlog. Each stream must open within the client's
+ * connect timeout. The listener is bound before this returns: a bad or busy address is
+ * SMOL_SSH_STATUS_INVALID_ARGUMENT. On success stores the forward in `*forward_out` and
+ * returns NULL; else stores NULL there and returns an error to free with
+ * `smol_ssh_error_free`.
+ *
+ * # Safety
+ * `client`: NULL or live; `listen`, `host`: NULL or NUL-terminated; `forward_out`: NULL or
+ * writable.
+ */
+struct smol_ssh_error *smol_ssh_forward_local(struct smol_ssh_client *client,
+                                              const char *listen,
+                                              const char *host,
+                                              uint32_t port,
+                                              uint32_t max_connections,
+                                              struct smol_ssh_forward **forward_out);
+
+/**
+ * The TCP port the forward listens on (the one picked for port 0); 0 for a Unix socket or
+ * NULL.
+ *
+ * # Safety
+ * `forward`: NULL or live.
+ */
+uint32_t smol_ssh_forward_port(const struct smol_ssh_forward *forward);
+
+/**
+ * Copies the forward's counts into `*stats_out`. INVALID_ARGUMENT for NULL pointers.
+ *
+ * # Safety
+ * `forward`: NULL or live; `stats_out`: NULL or writable.
+ */
+smol_ssh_status smol_ssh_forward_get_stats(const struct smol_ssh_forward *forward,
+                                           struct smol_ssh_forward_stats *stats_out);
+
+/**
+ * Stops the forward (no new connections; streams already open go on until either side ends
+ * them or the connection goes), closes its listener (removing a Unix socket it made) and
+ * frees it. NULL is a no-op.
+ *
+ * # Safety
+ * `forward`: NULL or live, and not used after.
+ */
+void smol_ssh_forward_free(struct smol_ssh_forward *forward);
 
 #ifdef __cplusplus
 }  // extern "C"

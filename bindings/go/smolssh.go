@@ -172,6 +172,9 @@ type Options struct {
 	// takes a duplicate of the file's descriptor and closes the file. An error, a nil file or
 	// a panic fails that connect with StatusConnectFailed.
 	Dial func() (*os.File, error)
+	// Jump reaches the guest through another client's connection (ProxyJump). The jump
+	// client must stay open while this one is used; closing it fails later connects.
+	Jump *Jump
 }
 
 // HostKeyPolicy chooses how unknown host keys are treated: refused by default.
@@ -246,6 +249,7 @@ type Client struct {
 	handle *C.smol_ssh_client
 	// release frees what the handle's options point to (a host-key callback's handle).
 	release func()
+	jump    *Client
 }
 
 func cstring(s string) *C.char {
@@ -349,6 +353,9 @@ func New(o Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{handle: handle, release: release}
+	if o.Jump != nil {
+		c.jump = o.Jump.Via // kept reachable while this client lives
+	}
 	runtime.SetFinalizer(c, func(c *Client) { _ = c.Close() })
 	return c, nil
 }
@@ -356,13 +363,13 @@ func New(o Options) (*Client, error) {
 // setTransport applies the one transport option set, if any.
 func setTransport(opts *C.smol_ssh_options, o Options, str func(string) *C.char) error {
 	set := 0
-	for _, on := range []bool{o.UnixSocket != "", o.HybridVsock != "", o.VsockCID != 0, o.Dial != nil} {
+	for _, on := range []bool{o.UnixSocket != "", o.HybridVsock != "", o.VsockCID != 0, o.Dial != nil, o.Jump != nil} {
 		if on {
 			set++
 		}
 	}
 	if set > 1 {
-		return invalid("options UnixSocket, HybridVsock, VsockCID and Dial exclude each other")
+		return invalid("options UnixSocket, HybridVsock, VsockCID, Dial and Jump exclude each other")
 	}
 	var s C.smol_ssh_status = C.SMOL_SSH_STATUS_OK
 	what := ""
@@ -373,6 +380,14 @@ func setTransport(opts *C.smol_ssh_options, o Options, str func(string) *C.char)
 		s, what = C.smol_ssh_options_set_hybrid_vsock(opts, str(o.HybridVsock), C.uint32_t(o.VsockPort)), "HybridVsock"
 	case o.VsockCID != 0:
 		s, what = C.smol_ssh_options_set_vsock(opts, C.uint32_t(o.VsockCID), C.uint32_t(o.VsockPort)), "VsockCID"
+	case o.Jump != nil:
+		if o.Jump.Via == nil || o.Jump.Via.handle == nil {
+			return invalid("option Jump: Via is not an open client")
+		}
+		if o.Jump.Port <= 0 || o.Jump.Port > 65535 {
+			return invalid("option Jump: port %d is not within 1-65535", o.Jump.Port)
+		}
+		s, what = C.smol_ssh_options_set_jump(opts, o.Jump.Via.handle, str(o.Jump.Host), C.uint32_t(o.Jump.Port)), "Jump"
 	}
 	if s != C.SMOL_SSH_STATUS_OK {
 		return invalid("option %s: %s", what, C.GoString(C.smol_ssh_status_str(C.int32_t(s))))

@@ -21,5 +21,6 @@ pub mod result;
 pub mod run_options;
 pub mod cancel;
 pub mod transfer;
+pub mod stream;
 mod boundary;
 mod setter;

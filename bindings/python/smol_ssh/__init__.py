@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import socket
 from ctypes import POINTER, Structure, c_bool, c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Optional
@@ -152,6 +153,11 @@ _OUTPUT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_void_p, c_size_t)
 # int32_t (*)(void *user, const char *key_type, const char *fingerprint, const uint8_t *key,
 #             size_t key_len): 1 accepts
 _HOST_KEY_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_char_p, c_char_p, c_void_p, c_size_t)
+class _CForwardStats(Structure):
+    _fields_ = [(name, c_uint64) for name in
+                ("connections", "active", "failed", "bytes_to_guest", "bytes_from_guest")]
+
+
 # int32_t (*)(void *user): a connected descriptor the library then owns, or -1
 _FD_FN = ctypes.CFUNCTYPE(c_int32, c_void_p)
 
@@ -207,6 +213,12 @@ def _load() -> ctypes.CDLL:
         "smol_ssh_free": ([c_void_p], None),
         "smol_ssh_run": ([c_void_p, c_char_p, c_uint64, c_int32], POINTER(_CResult)),
         "smol_ssh_wait": ([c_void_p, c_uint64, c_uint64], POINTER(_CResult)),
+        "smol_ssh_open_stream": ([c_void_p, c_char_p, c_uint32, c_uint64, POINTER(c_int32)], POINTER(_CResult)),
+        "smol_ssh_options_set_jump": ([c_void_p, c_void_p, c_char_p, c_uint32], c_int32),
+        "smol_ssh_forward_local": ([c_void_p, c_char_p, c_char_p, c_uint32, c_uint32, POINTER(c_void_p)], c_void_p),
+        "smol_ssh_forward_port": ([c_void_p], c_uint32),
+        "smol_ssh_forward_get_stats": ([c_void_p, POINTER(_CForwardStats)], c_int32),
+        "smol_ssh_forward_free": ([c_void_p], None),
         "smol_ssh_result_free": ([POINTER(_CResult)], None),
         "smol_ssh_close": ([c_void_p], c_int32),
         "smol_ssh_connected": ([c_void_p], c_bool),
@@ -350,6 +362,43 @@ class _RunOptions:
         _lib.smol_ssh_run_options_free(self.ptr)
 
 
+class Forward:
+    """A running local forward (see SSHClient.forward_local); a context manager."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on (0 for a Unix socket)."""
+        return _lib.smol_ssh_forward_port(self._handle) if self._handle else 0
+
+    def stats(self) -> dict:
+        """connections, active, failed, bytes_to_guest, bytes_from_guest."""
+        out = _CForwardStats()
+        if self._handle:
+            _lib.smol_ssh_forward_get_stats(self._handle, ctypes.byref(out))
+        return {name: getattr(out, name) for name, _ in _CForwardStats._fields_}
+
+    def close(self) -> None:
+        """Stops accepting and frees the forward (streams already open go on). Idempotent."""
+        handle, self._handle = self._handle, None
+        if handle:
+            _lib.smol_ssh_forward_free(handle)
+
+    def __enter__(self) -> "Forward":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
 class SSHClient:
     """A client of one guest over one persistent SSH connection, made on first use.
 
@@ -381,6 +430,7 @@ class SSHClient:
         vsock_cid: Optional[int] = None,
         vsock_port: int = 22,
         dial=None,
+        jump: Optional[tuple] = None,
     ):
         """How the guest's sshd is reached: at most one of ``unix_socket`` (a socket the VMM
         or a helper exposes), ``hybrid_vsock`` (Firecracker's or Cloud Hypervisor's socket,
@@ -388,10 +438,13 @@ class SSHClient:
         and ``dial``; none means TCP to host:port. ``dial()`` is called at every connect (the
         first and each reconnect) on the client's internal thread and returns a connected
         ``socket.socket`` (detached: the client owns it then) or a descriptor it hands over;
-        an exception fails that connect. ``host`` still names the guest."""
+        an exception fails that connect. ``jump=(client, host, port)`` reaches the guest through
+        another SSHClient's connection (ProxyJump), which must stay alive while this one is
+        used. ``host`` still names the guest."""
         self._handle = None
         chosen = [n for n, v in (("unix_socket", unix_socket), ("hybrid_vsock", hybrid_vsock),
-                                 ("vsock_cid", vsock_cid), ("dial", dial)) if v is not None]
+                                 ("vsock_cid", vsock_cid), ("dial", dial), ("jump", jump))
+                  if v is not None]
         if len(chosen) > 1:
             raise InvalidArgument(1, f"choose one transport, not {' and '.join(chosen)}")
         if shell_kind not in _SHELL_KINDS:
@@ -439,6 +492,10 @@ class SSHClient:
                 _lib.smol_ssh_options_set_hybrid_vsock(opts, enc(hybrid_vsock), _u32(vsock_port, "vsock_port"))
             if vsock_cid is not None:
                 _lib.smol_ssh_options_set_vsock(opts, _u32(vsock_cid, "vsock_cid"), _u32(vsock_port, "vsock_port"))
+            if jump is not None:
+                via, jump_host, jump_port = jump
+                self._jump = via  # kept alive with this client
+                _lib.smol_ssh_options_set_jump(opts, via._live(), enc(jump_host), _u32(jump_port, "jump port"))
             if dial is not None:
                 def make_fd(_user):
                     try:
@@ -563,6 +620,35 @@ class SSHClient:
         buf = ctypes.create_string_buffer(128)
         n = _lib.smol_ssh_host_key_fingerprint(self._handle, buf, len(buf))
         return buf.value.decode() if n else None
+
+    def open_stream(self, host: str, port: int, timeout: float = 10.0) -> socket.socket:
+        """A stream to ``host``:``port`` as the guest sees them ("127.0.0.1" is the guest
+        itself), carried by a direct-tcpip channel of this client's connection, as a connected
+        socket the caller owns. ``shutdown(SHUT_WR)`` sends EOF to the service. A refusal by
+        the guest's sshd raises ChannelFailed and leaves the connection alone."""
+        fd = c_int32(-1)
+        ptr = _lib.smol_ssh_open_stream(self._live(), os.fsencode(host), _u32(port, "port"),
+                                        _ms(timeout, "timeout"), ctypes.byref(fd))
+        status, message, _ = _take(ptr)
+        if status != 0:
+            _raise(status, message)
+        return socket.socket(fileno=fd.value)
+
+    def forward_local(self, listen: str, host: str, port: int, max_connections: int = 0) -> "Forward":
+        """Listens on ``listen`` ("127.0.0.1:8080", "[::1]:0", or a Unix socket path starting
+        with '/', which must not exist) and carries each connection to ``host``:``port`` as the
+        guest sees them, like ``ssh -L``, beside this client's runs. At most
+        ``max_connections`` streams at once (0: 64). Close the Forward to stop accepting."""
+        handle = c_void_p()
+        err = _lib.smol_ssh_forward_local(self._live(), os.fsencode(listen), os.fsencode(host),
+                                          _u32(port, "port"), _u32(max_connections, "max_connections"),
+                                          ctypes.byref(handle))
+        if err:
+            status = _lib.smol_ssh_error_status(err)
+            message = _lib.smol_ssh_error_message(err).decode("utf-8", "replace")
+            _lib.smol_ssh_error_free(err)
+            _raise(status, message)
+        return Forward(handle)
 
     def close(self) -> None:
         """Closes the connection (idempotent); the next run reconnects."""
