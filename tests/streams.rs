@@ -174,3 +174,31 @@ fn a_jump_through_a_second_sshd() {
     assert_eq!(err.kind(), ErrorKind::ConnectFailed, "{err}");
     assert!(err.message().contains("jump host"), "{err}");
 }
+
+#[test]
+fn an_open_the_guest_never_answers_does_not_hold_runs_up() {
+    // sshd answers a direct-tcpip open only once its own connect is done. A listener whose
+    // accept queue is full makes that connect hang (the SYNs are dropped), on loopback.
+    let full = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = full.local_addr().unwrap().port();
+    let mut fillers = Vec::new();
+    while fillers.len() < 2000 {
+        match std::net::TcpStream::connect_timeout(
+            &full.local_addr().unwrap(),
+            Duration::from_millis(200),
+        ) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break, // the queue is full
+        }
+    }
+    let sshd = Sshd::start();
+    let c = support::client(&sshd);
+    assert_eq!(c.run("echo up", &raw(10)).unwrap().stdout, b"up\n");
+    let err = c
+        .open_stream("127.0.0.1", port, Duration::from_secs(2))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // libssh2 holds that open; the connection is replaced so that runs go on.
+    assert_eq!(c.run("echo after", &raw(15)).unwrap().stdout, b"after\n");
+    drop(fillers);
+}

@@ -33,7 +33,13 @@ impl Loop {
             },
         };
         match self.tunnels[i].open(session)? {
-            Opening::Pending => Ok(Some(false)),
+            Opening::Pending => {
+                // An open in flight is a question to the server too (see liveness.rs).
+                if let Some(live) = &mut self.liveness {
+                    live.should_ask(now);
+                }
+                Ok(Some(false))
+            }
             Opening::Open => Ok(Some(true)),
             Opening::Gone(channel) => {
                 let mut tunnel = self.tunnels.remove(i);
@@ -96,6 +102,11 @@ impl Loop {
             };
             self.tunnels[i].fail(err);
             if self.tunnels[i].open_pending {
+                // libssh2 has one open in progress per session, and the server has not
+                // answered this one (sshd answers a direct-tcpip open only once its own
+                // connect is done, which for an unreachable address takes minutes): every
+                // other open waits behind it. The connection is replaced once its runs end.
+                self.retiring = true;
                 i += 1;
             } else {
                 self.tunnels.remove(i).finish();
