@@ -1,6 +1,7 @@
 //! Forward throughput: 100 MB from a service on the guest's loopback read through a smol-ssh
 //! forward, beside the same connection's command stdout (`head -c`), and through `ssh -N -L`
-//! on the same sshd. MB/s, one sample per round each.
+//! on the same sshd (MB/s, one sample per round each); and warm `true` on the same client
+//! alone and while its forward moves data at full speed.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -55,8 +56,8 @@ fn read_all_from(addr: SocketAddr) -> f64 {
     BYTES as f64 / 1e6 / t.elapsed().as_secs_f64()
 }
 
-/// Per client: (name, MB/s samples).
-pub fn measure(sshd: &Sshd, rounds: usize) -> Vec<(&'static str, Vec<f64>)> {
+/// Throughput per client, and the latency of commands beside a forward.
+pub fn measure(sshd: &Sshd, rounds: usize) -> Measured {
     let service = source_service();
     let mut cfg = support::config(sshd);
     cfg.max_output_bytes = 0;
@@ -81,21 +82,49 @@ pub fn measure(sshd: &Sshd, rounds: usize) -> Vec<(&'static str, Vec<f64>)> {
     let mut stdout = Vec::new();
     let mut forward = Vec::new();
     let mut openssh = Vec::new();
+    let (mut idle, mut beside) = (Vec::new(), Vec::new());
+    let warm_true = |samples: &mut Vec<f64>, n: usize| {
+        for _ in 0..n {
+            let t = Instant::now();
+            client.run("true", &raw).unwrap();
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    };
     for _ in 0..rounds {
+        // Warm `true` alone, then while the forward moves 100 MB at full speed.
+        warm_true(&mut idle, 50);
+        thread::scope(|s| {
+            let reader = s.spawn(|| read_all_from(smol_addr));
+            thread::sleep(Duration::from_millis(20));
+            while !reader.is_finished() {
+                warm_true(&mut beside, 1);
+            }
+            forward.push(reader.join().unwrap());
+        });
         let t = Instant::now();
         let out = client
             .run(&format!("head -c {BYTES} /dev/zero"), &raw)
             .unwrap();
         assert_eq!(out.stdout.len(), BYTES);
         stdout.push(BYTES as f64 / 1e6 / t.elapsed().as_secs_f64());
-        forward.push(read_all_from(smol_addr));
         openssh.push(read_all_from(ssh.addr));
     }
-    vec![
-        ("smol-ssh command stdout", stdout),
-        ("smol-ssh forward", forward),
-        ("ssh -N -L", openssh),
-    ]
+    Measured {
+        rates: vec![
+            ("smol-ssh command stdout", stdout),
+            ("smol-ssh forward (while commands run)", forward),
+            ("ssh -N -L", openssh),
+        ],
+        warm_idle: idle,
+        warm_beside: beside,
+    }
+}
+
+/// MB/s per client, and warm `true` ms alone and beside a forward at full speed.
+pub struct Measured {
+    pub rates: Vec<(&'static str, Vec<f64>)>,
+    pub warm_idle: Vec<f64>,
+    pub warm_beside: Vec<f64>,
 }
 
 /// `ssh -N -L` to the service, ended by its PID.
