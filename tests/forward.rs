@@ -4,42 +4,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use smol_ssh::{ForwardAddr, ForwardOptions};
+use support::echo::{echo_service, pattern};
 use support::{raw, Sshd};
-
-/// An echo service on 127.0.0.1 (the guest's loopback: the fixture's sshd runs here).
-fn echo_service() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            thread::spawn(move || {
-                let mut back = conn.try_clone().unwrap();
-                let _ = std::io::copy(&mut conn, &mut back);
-                let _ = back.shutdown(Shutdown::Write);
-            });
-        }
-    });
-    port
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9 ^ seed;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 fn any_port() -> ForwardAddr {
     ForwardAddr::Tcp("127.0.0.1:0".parse().unwrap())

@@ -9,37 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use smol_ssh::ErrorKind;
+use support::echo::{echo_service, pattern};
 use support::{raw, Sshd};
-
-/// An echo service on 127.0.0.1 (the guest's loopback: the fixture's sshd runs here).
-fn echo_service() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            thread::spawn(move || {
-                let mut back = conn.try_clone().unwrap();
-                let _ = std::io::copy(&mut conn, &mut back);
-                let _ = back.shutdown(Shutdown::Write);
-            });
-        }
-    });
-    port
-}
-
-/// Deterministic bytes no simple bug reproduces.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 /// Writes `data` on one thread while reading everything back; returns what came back.
 fn echo_through(stream: std::os::unix::net::UnixStream, data: Vec<u8>) -> Vec<u8> {
@@ -60,7 +31,7 @@ fn a_stream_reaches_a_guest_service_byte_exact_beside_commands() {
     let sshd = Sshd::start();
     let port = echo_service();
     let c = support::client(&sshd);
-    let data = pattern(20 << 20);
+    let data = pattern(20 << 20, 0);
     let stream = c
         .open_stream("127.0.0.1", port, Duration::from_secs(10))
         .unwrap();
@@ -114,7 +85,7 @@ fn fifty_streams_at_once() {
                     let stream = c
                         .open_stream("127.0.0.1", port, Duration::from_secs(20))
                         .unwrap();
-                    let data = pattern(64 * 1024 + i * 1000);
+                    let data = pattern(64 * 1024 + i * 1000, i as u32);
                     assert!(echo_through(stream, data.clone()) == data, "stream {i}");
                 })
             })

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod c;
+pub mod echo;
 pub mod bridge;
 pub mod capi;
 pub mod hostile;
