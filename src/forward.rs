@@ -114,17 +114,12 @@ impl Client {
         port: u16,
         options: ForwardOptions,
     ) -> Result<Forward> {
-        if port == 0 || host.is_empty() {
-            return Err(Error::invalid(
-                "the guest's host must not be empty and its port within 1-65535",
-            ));
-        }
+        let host = crate::stream::guest_target(host, port)?;
         if options.max_connections == 0 || options.open_timeout.is_zero() {
             return Err(Error::invalid(
                 "max_connections and open_timeout must be positive",
             ));
         }
-        let host = CString::new(host).map_err(|_| Error::invalid("host must not contain NUL"))?;
         let bind_failed = |e: std::io::Error| {
             Error::new(
                 ErrorKind::InvalidArgument,

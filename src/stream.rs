@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::driver::{Counters, TunnelJob};
+use crate::driver::TunnelJob;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{FdSource, Transport};
 
@@ -47,53 +47,31 @@ impl Client {
     /// A refusal by the guest's sshd (nothing listens there, `AllowTcpForwarding no`) is
     /// `ChannelFailed`, and leaves the connection and its runs alone.
     pub fn open_stream(&self, host: &str, port: u16, timeout: Duration) -> Result<UnixStream> {
-        self.open_stream_counted(host, port, timeout, Arc::default())
-    }
-
-    pub(crate) fn open_stream_counted(
-        &self,
-        host: &str,
-        port: u16,
-        timeout: Duration,
-        counters: Arc<Counters>,
-    ) -> Result<UnixStream> {
-        let (ours, theirs) = UnixStream::pair().map_err(|e| {
-            Error::new(
-                ErrorKind::ChannelFailed,
-                format!("cannot make a socket pair: {e}"),
-            )
-        })?;
-        self.open_tunnel_over(host, port, theirs.into(), timeout, counters)?;
-        Ok(ours)
-    }
-
-    /// Bridges `stream` (a connected socket, which the client then owns) to a stream to
-    /// `host`:`port` through the guest.
-    pub(crate) fn open_tunnel_over(
-        &self,
-        host: &str,
-        port: u16,
-        stream: OwnedFd,
-        timeout: Duration,
-        counters: Arc<Counters>,
-    ) -> Result<()> {
-        if port == 0 {
-            return Err(Error::invalid("port must be within 1-65535"));
-        }
-        if host.is_empty() {
-            return Err(Error::invalid("host must not be empty"));
-        }
+        let host = guest_target(host, port)?;
         if timeout.is_zero() {
             return Err(Error::invalid("timeout must be positive"));
         }
-        let host =
-            CString::new(host).map_err(|_| Error::invalid("host must not contain NUL bytes"))?;
-        crate::driver::set_nonblocking(stream.as_raw_fd()).map_err(|e| {
+        let setup = |e: std::io::Error| {
             Error::new(
                 ErrorKind::ChannelFailed,
-                format!("cannot set up the stream: {e}"),
+                format!("cannot set up the stream's socket pair: {e}"),
             )
-        })?;
-        self.open_tunnel(TunnelJob::new(host, port, stream, counters), timeout)
+        };
+        let (ours, theirs) = UnixStream::pair().map_err(setup)?;
+        crate::driver::set_nonblocking(theirs.as_raw_fd()).map_err(setup)?;
+        let tunnel = TunnelJob::new(host, port, theirs.into(), Arc::default());
+        self.open_tunnel(tunnel, timeout)?;
+        Ok(ours)
     }
+}
+
+/// The guest's side of a stream, checked: a non-empty host without NUL, a port within
+/// 1-65535.
+pub(crate) fn guest_target(host: &str, port: u16) -> Result<CString> {
+    if port == 0 || host.is_empty() {
+        return Err(Error::invalid(
+            "the guest's host must not be empty and its port within 1-65535",
+        ));
+    }
+    CString::new(host).map_err(|_| Error::invalid("host must not contain NUL bytes"))
 }

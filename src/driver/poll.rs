@@ -59,17 +59,29 @@ pub(crate) fn wait(
             revents: 0,
         }
     };
-    let mut fds = Vec::with_capacity(2 + streams.len());
-    fds.push(libc::pollfd {
-        fd: waker.rx.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    });
-    fds.push(match socket {
-        Some((fd, interest)) => entry(fd, interest),
-        None => entry(-1, Interest::default()),
-    });
-    fds.extend(streams.iter().map(|&(fd, interest)| entry(fd, interest)));
+    let fixed = [
+        libc::pollfd {
+            fd: waker.rx.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        match socket {
+            Some((fd, interest)) => entry(fd, interest),
+            None => entry(-1, Interest::default()),
+        },
+    ];
+    // The common case (no tunnels, every run) polls from the stack; tunnels' ends are added
+    // on the heap.
+    let mut extended;
+    let mut on_stack = fixed;
+    let fds: &mut [libc::pollfd] = if streams.is_empty() {
+        &mut on_stack
+    } else {
+        extended = Vec::with_capacity(2 + streams.len());
+        extended.extend_from_slice(&fixed);
+        extended.extend(streams.iter().map(|&(fd, interest)| entry(fd, interest)));
+        &mut extended
+    };
     let timeout_ms: libc::c_int = match deadline {
         None => -1,
         Some(at) => {

@@ -13,7 +13,7 @@ use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
 use super::run_options::smol_ssh_run_options;
 use super::status::smol_ssh_status;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::{Client, RunOptions};
 
 thread_local! {
@@ -87,38 +87,16 @@ pub unsafe extern "C" fn smol_ssh_new(
     options: *const smol_ssh_options,
     client_out: *mut *mut smol_ssh_client,
 ) -> *mut smol_ssh_error {
-    let fail = |e: &Error| c_error::into_c(e);
-    guard(
-        || {
-            fail(&Error::new(
-                ErrorKind::Panic,
-                "a panic was caught in smol_ssh_new",
-            ))
-        },
-        || {
-            if client_out.is_null() {
-                return fail(&Error::invalid("client_out is NULL"));
-            }
-            // SAFETY: checked non-NULL; writable per the contract.
-            unsafe { *client_out = std::ptr::null_mut() };
-            // SAFETY: per the contract.
-            let Some(opts) = (unsafe { options.as_ref() }) else {
-                return fail(&Error::invalid("options is NULL"));
-            };
-            if let Some(e) = &opts.first_error {
-                return fail(e);
-            }
-            match Client::new(opts.config.clone()) {
-                Ok(inner) => {
-                    let client = handle::register(inner);
-                    // SAFETY: as above.
-                    unsafe { *client_out = client };
-                    std::ptr::null_mut()
-                }
-                Err(e) => fail(&e),
-            }
-        },
-    )
+    let make = || {
+        // SAFETY: `options` is NULL or live, per the contract.
+        let opts = unsafe { options.as_ref() }.ok_or_else(|| Error::invalid("options is NULL"))?;
+        if let Some(e) = &opts.first_error {
+            return Err(e.clone());
+        }
+        Ok(handle::register(Client::new(opts.config.clone())?))
+    };
+    // SAFETY: `client_out` is NULL or writable, per the contract.
+    unsafe { c_error::made("smol_ssh_new", client_out, "client_out", make) }
 }
 
 /// Frees a client: runs still in flight (on other threads) end at once with

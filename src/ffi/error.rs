@@ -12,6 +12,43 @@ pub struct smol_ssh_error {
     message: CString,
 }
 
+/// The shape of the functions that make an object: `make` runs inside the panic boundary;
+/// its object goes to `*out` and NULL is returned, or NULL goes to `*out` and the error is
+/// returned (a NULL `out` is INVALID_ARGUMENT, a caught panic PANIC naming `function`).
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub(crate) unsafe fn made<T>(
+    function: &str,
+    out: *mut *mut T,
+    out_name: &str,
+    make: impl FnOnce() -> Result<*mut T, Error>,
+) -> *mut smol_ssh_error {
+    guard(
+        || {
+            into_c(&Error::new(
+                crate::error::ErrorKind::Panic,
+                format!("a panic was caught in {function}"),
+            ))
+        },
+        || {
+            if out.is_null() {
+                return into_c(&Error::invalid(format!("{out_name} is NULL")));
+            }
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { *out = std::ptr::null_mut() };
+            match make() {
+                Ok(object) => {
+                    // SAFETY: as above.
+                    unsafe { *out = object };
+                    std::ptr::null_mut()
+                }
+                Err(e) => into_c(&e),
+            }
+        },
+    )
+}
+
 pub(crate) fn into_c(err: &Error) -> *mut smol_ssh_error {
     let message = CString::new(err.message().replace('\0', "\u{FFFD}")).unwrap_or_default();
     Box::into_raw(Box::new(smol_ssh_error {

@@ -13,7 +13,7 @@ use super::options::smol_ssh_options;
 use super::result::{self, smol_ssh_result};
 use super::setter;
 use super::status::smol_ssh_status;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::transport::{FdSource, Transport};
 use crate::{Forward, ForwardAddr, ForwardOptions, Output};
 
@@ -173,47 +173,25 @@ pub unsafe extern "C" fn smol_ssh_forward_local(
     max_connections: u32,
     forward_out: *mut *mut smol_ssh_forward,
 ) -> *mut smol_ssh_error {
-    let fail = |e: &Error| c_error::into_c(e);
-    guard(
-        || {
-            fail(&Error::new(
-                ErrorKind::Panic,
-                "a panic was caught in smol_ssh_forward_local",
-            ))
-        },
-        || {
-            if forward_out.is_null() {
-                return fail(&Error::invalid("forward_out is NULL"));
-            }
-            // SAFETY: checked non-NULL; writable per the contract.
-            unsafe { *forward_out = std::ptr::null_mut() };
-            let made = (|| -> Result<Forward, Error> {
-                // SAFETY: per the contract.
-                let call = unsafe { client_ref(client) }?;
-                let listen = unsafe { str_arg(listen, "listen") }?;
-                let host = unsafe { str_arg(host, "host") }?;
-                let port = guest_port(port)?;
-                let addr = listen_addr(listen)?;
-                let options = ForwardOptions {
-                    max_connections: match max_connections {
-                        0 => ForwardOptions::default().max_connections,
-                        n => n as usize,
-                    },
-                    open_timeout: call.client().config().connect_timeout,
-                };
-                call.client().forward_local(addr, host, port, options)
-            })();
-            match made {
-                Ok(forward) => {
-                    let boxed = Box::into_raw(Box::new(smol_ssh_forward { forward }));
-                    // SAFETY: as above.
-                    unsafe { *forward_out = boxed };
-                    std::ptr::null_mut()
-                }
-                Err(e) => fail(&e),
-            }
-        },
-    )
+    let make = || -> Result<*mut smol_ssh_forward, Error> {
+        // SAFETY: per the contract.
+        let call = unsafe { client_ref(client) }?;
+        let listen = unsafe { str_arg(listen, "listen") }?;
+        let host = unsafe { str_arg(host, "host") }?;
+        let port = guest_port(port)?;
+        let addr = listen_addr(listen)?;
+        let options = ForwardOptions {
+            max_connections: match max_connections {
+                0 => ForwardOptions::default().max_connections,
+                n => n as usize,
+            },
+            open_timeout: call.client().config().connect_timeout,
+        };
+        let forward = call.client().forward_local(addr, host, port, options)?;
+        Ok(Box::into_raw(Box::new(smol_ssh_forward { forward })))
+    };
+    // SAFETY: `forward_out` is NULL or writable, per the contract.
+    unsafe { c_error::made("smol_ssh_forward_local", forward_out, "forward_out", make) }
 }
 
 fn listen_addr(listen: &str) -> Result<ForwardAddr, Error> {

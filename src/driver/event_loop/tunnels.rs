@@ -17,7 +17,7 @@ impl Loop {
         session: &ssh2::Session,
         now: Instant,
     ) -> Result<Option<bool>, String> {
-        if self.pool.opening() {
+        if self.tunnels.is_empty() || self.pool.opening() {
             return Ok(None);
         }
         let i = match self.tunnels.iter().position(|t| t.open_pending) {
