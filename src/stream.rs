@@ -65,13 +65,18 @@ impl Client {
     }
 }
 
-/// The guest's side of a stream, checked: a non-empty host without NUL, a port within
-/// 1-65535.
+/// The longest host name a stream may name (a DNS name has at most 253 characters). The open
+/// request carries it, and libssh2 fails a request larger than its packet buffer as if the
+/// transport had broken, which would end every run on the connection.
+const MAX_HOST_BYTES: usize = 255;
+
+/// The guest's side of a stream, checked: a non-empty host without NUL of at most
+/// `MAX_HOST_BYTES`, a port within 1-65535.
 pub(crate) fn guest_target(host: &str, port: u16) -> Result<CString> {
-    if port == 0 || host.is_empty() {
-        return Err(Error::invalid(
-            "the guest's host must not be empty and its port within 1-65535",
-        ));
+    if port == 0 || host.is_empty() || host.len() > MAX_HOST_BYTES {
+        return Err(Error::invalid(format!(
+            "the guest's host must have 1 to {MAX_HOST_BYTES} bytes and its port be within 1-65535"
+        )));
     }
     CString::new(host).map_err(|_| Error::invalid("host must not contain NUL bytes"))
 }

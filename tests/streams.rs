@@ -64,7 +64,13 @@ fn a_refused_stream_is_its_own_failure_and_the_connection_goes_on() {
     assert_eq!(err.kind(), ErrorKind::ChannelFailed, "{err}");
     assert!(err.message().contains("127.0.0.1:1"), "{err}");
     assert_eq!(c.run("echo still", &raw(10)).unwrap().stdout, b"still\n");
-    for (host, port) in [("", 80), ("127.0.0.1", 0), ("a\0b", 80)] {
+    let long = "h".repeat(40_000);
+    for (host, port) in [
+        ("", 80),
+        ("127.0.0.1", 0),
+        ("a\0b", 80),
+        (long.as_str(), 80),
+    ] {
         let err = c
             .open_stream(host, port, Duration::from_secs(10))
             .unwrap_err();

@@ -20,6 +20,9 @@ extern "C" {
     ) -> c_int;
 }
 
+/// The receive window of a `direct-tcpip` channel (see `open_direct_tcpip`).
+const TUNNEL_WINDOW: c_uint = 256 * 1024;
+
 /// libssh2.h: `LIBSSH2_CHANNEL_FLUSH_EXTENDED_DATA` (every extended data stream).
 const FLUSH_EXTENDED_DATA: c_int = -1;
 
@@ -127,22 +130,38 @@ impl RawChannel {
     /// Opens a `direct-tcpip` channel: the server connects to `host`:`port` (as seen from
     /// the guest) and the channel carries that stream. Shares the session's one pending open
     /// with `open` (call again with the same arguments until it is not `None`).
+    ///
+    /// The window offered is `TUNNEL_WINDOW`, not libssh2's 2 MiB default (which
+    /// `libssh2_channel_direct_tcpip_ex` would use): what the guest may send ahead of a slow
+    /// local reader stays in libssh2's memory, so that 64 streams whose readers are behind hold
+    /// 16 MiB, well under the connection's bound (held_memory.rs), instead of 128 MiB.
     pub(crate) fn open_direct_tcpip(
         session: &ssh2::Session,
         host: &std::ffi::CStr,
         port: u16,
     ) -> Step<RawChannel> {
+        // RFC 4254 §7.2: host to connect, port, originator address, originator port.
+        let host = host.to_bytes();
+        let originator: &[u8] = b"127.0.0.1";
+        let mut message = Vec::with_capacity(16 + host.len() + originator.len());
+        for (field, number) in [(host, u32::from(port)), (originator, 22)] {
+            message.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            message.extend_from_slice(field);
+            message.extend_from_slice(&number.to_be_bytes());
+        }
         let mut guard = session.raw();
         let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
-        // SAFETY: `sess` is the live session, locked for the call; libssh2 copies the strings
-        // into the open request on the first call. The originator is reported as ours.
+        // SAFETY: `sess` is the live session, locked for the call; the type and the message
+        // outlive the call, and libssh2 copies the message on the first call of an open.
         let ptr = unsafe {
-            sys::libssh2_channel_direct_tcpip_ex(
+            sys::libssh2_channel_open_ex(
                 sess,
-                host.as_ptr(),
-                c_int::from(port),
-                c"127.0.0.1".as_ptr(),
-                22,
+                c"direct-tcpip".as_ptr(),
+                12,
+                TUNNEL_WINDOW,
+                sys::LIBSSH2_CHANNEL_PACKET_DEFAULT,
+                message.as_ptr().cast(),
+                message.len() as c_uint,
             )
         };
         Self::opened(session, sess, ptr)
