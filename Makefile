@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOVERSION := 0
 PREFIX ?= /usr/local
 DESTDIR ?=
-LIBDIR := $(PREFIX)/lib
+NATIVE_LIBS := target/native-static-libs
 
 export CBINDGEN_VERSION
 export CBINDGEN
@@ -28,20 +28,23 @@ deps:
 build:
 	$(CARGO) build
 
-release:
+release: $(NATIVE_LIBS)
 	$(CARGO) build --release --lib
 	@ln -sf libsmol_ssh.so $(RELEASE_DIR)/libsmol_ssh.so.$(SOVERSION)
 
-## Installs the headers, the shared library (with its SONAME links), the static library and
-## smol-ssh.pc under $(DESTDIR)$(PREFIX).
-install: release
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 644 include/smol_ssh.h include/smol_ssh.hpp $(DESTDIR)$(PREFIX)/include/
-	scripts/pkgconfig.sh $(PREFIX) $(VERSION) > $(DESTDIR)$(LIBDIR)/pkgconfig/smol-ssh.pc
-	install -m 755 $(RELEASE_DIR)/libsmol_ssh.so $(DESTDIR)$(LIBDIR)/libsmol_ssh.so.$(VERSION)
-	ln -sf libsmol_ssh.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsmol_ssh.so.$(SOVERSION)
-	ln -sf libsmol_ssh.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsmol_ssh.so
-	install -m 644 $(RELEASE_DIR)/libsmol_ssh.a $(DESTDIR)$(LIBDIR)/
+# What a program linking libsmol_ssh.a needs besides it (rustc's native-static-libs), for
+# smol-ssh.pc and the CMake package; asked again only when the dependencies change.
+$(NATIVE_LIBS): Cargo.toml Cargo.lock build.rs
+	@mkdir -p $(dir $@)
+	@scripts/native-static-libs.sh target/native-static-libs-probe > $@.tmp && mv $@.tmp $@
+
+## Installs what `make` built under $(DESTDIR)$(PREFIX), without building (so that
+## `make && sudo make install` compiles as you): headers, the shared library with its SONAME
+## links, the static library, smol-ssh.pc, the CMake package (find_package(smol-ssh)) and the
+## Python package; runs ldconfig as root for the system's library folders. See scripts/install.sh.
+install:
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) VERSION=$(VERSION) SOVERSION=$(SOVERSION) \
+		RELEASE_DIR=$(RELEASE_DIR) NATIVE_LIBS=$(NATIVE_LIBS) scripts/install.sh
 
 ## Regenerates include/smol_ssh.h with the pinned cbindgen (commit the result).
 header: deps
@@ -91,7 +94,7 @@ test: deps
 
 ## The installed library from every runtime: pkg-config (C dynamic and static, C++), Go, Python,
 ## and the README's examples, all against private sshds. One install serves them all.
-binding-tests:
+binding-tests: release
 	@rm -rf build/prefix
 	@$(MAKE) --no-print-directory -s install PREFIX=$(CURDIR)/build/prefix >/dev/null
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/install.sh

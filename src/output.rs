@@ -44,10 +44,20 @@ impl Output {
         }
     }
 
-    /// stdout without leading and trailing ASCII whitespace (the reference's `output`).
+    /// stdout without leading and trailing whitespace (the reference's `output`): the bytes
+    /// Python's `bytes.strip()` removes, space and `\t \n \v \f \r` (Rust's `trim_ascii`
+    /// keeps `\v`). Every binding's `output` is these bytes.
     pub fn output(&self) -> &[u8] {
-        self.stdout.trim_ascii()
+        strip_whitespace(&self.stdout)
     }
+}
+
+/// `bytes` without the leading and trailing bytes Python's `bytes.strip()` removes.
+pub fn strip_whitespace(bytes: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !space(b)).map_or(start, |i| i + 1);
+    &bytes[start..end]
 }
 
 #[cfg(test)]
@@ -63,6 +73,9 @@ mod tests {
         };
         assert!(out.ok());
         assert_eq!(out.output(), b"hello\tworld");
+        assert_eq!(strip_whitespace(b"\x0b\x0c a\x0bb \x0b"), b"a\x0bb");
+        assert_eq!(strip_whitespace(b" \x0b\t"), b"");
+        assert_eq!(strip_whitespace(b"\xa0x\xa0"), b"\xa0x\xa0");
         let killed = Output {
             exit_signal: Some("KILL".into()),
             ..Output::default()

@@ -230,9 +230,10 @@ type Result struct {
 // OK reports whether the command exited with status 0.
 func (r Result) OK() bool { return r.ExitCode == 0 }
 
-// Output is stdout without leading and trailing ASCII whitespace.
+// Output is stdout without leading and trailing whitespace: the bytes Python's bytes.strip()
+// removes (space, \t, \n, \v, \f, \r), as in every binding.
 func (r Result) Output() string {
-	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r' }
+	isSpace := func(b byte) bool { return b == ' ' || (b >= '\t' && b <= '\r') }
 	s, e := 0, len(r.Stdout)
 	for s < e && isSpace(r.Stdout[s]) {
 		s++

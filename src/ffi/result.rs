@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use super::boundary::guard;
 use super::status::smol_ssh_status;
 use crate::error::{Error, ErrorKind};
-use crate::output::Output;
+use crate::output::{strip_whitespace, Output};
 
 /// The outcome of `smol_ssh_run`, `smol_ssh_run_with`, `smol_ssh_wait` and the transfers
 /// (`smol_ssh_put_file`, `_put_bytes`, `_get_file`, `_get_bytes`), allocated by the library and
@@ -177,7 +177,7 @@ pub unsafe extern "C" fn smol_ssh_result_output(
             let stdout = &owned.stdout[..owned.public.stdout_len];
             let text = owned
                 .output
-                .get_or_init(|| nul_terminated(stdout.trim_ascii().to_vec()));
+                .get_or_init(|| nul_terminated(strip_whitespace(stdout).to_vec()));
             if !len.is_null() {
                 // SAFETY: writable per the contract.
                 unsafe { *len = text.len() - 1 };
