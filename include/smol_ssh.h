@@ -205,6 +205,42 @@ typedef int32_t smol_ssh_host_key_policy;
 #endif // __cplusplus
 
 /**
+ * How much a log message matters (the `level` of `smol_ssh_log_fn`). The numbers are stable;
+ * they do not sort by importance (DEBUG came last).
+ */
+enum smol_ssh_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Progress worth keeping: connected, authenticated, the host key accepted.
+   */
+  SMOL_SSH_LOG_LEVEL_INFO = 0,
+  /**
+   * Something went wrong or weakens security: a connect attempt failed, a connection was
+   * lost, a keepalive verdict, a call timed out and its command was killed, a host key
+   * accepted without a check.
+   */
+  SMOL_SSH_LOG_LEVEL_WARNING = 1,
+  /**
+   * A call fails because of it: a host key refused, authentication failed.
+   */
+  SMOL_SSH_LOG_LEVEL_ERROR = 2,
+  /**
+   * Detail: each wait_for_ssh probe, the kill script.
+   */
+  SMOL_SSH_LOG_LEVEL_DEBUG = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smol_ssh_log_level smol_ssh_log_level;
+#else
+typedef int32_t smol_ssh_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Cancels runs from another thread. Made by `smol_ssh_cancel_new`, given to runs with
  * `smol_ssh_run_options_set_cancel`, triggered with `smol_ssh_cancel_trigger`, freed with
  * `smol_ssh_cancel_free` (run options keep their own reference, so freeing it only gives up
@@ -279,11 +315,13 @@ typedef int32_t (*smol_ssh_host_key_fn)(void *user,
                                         size_t key_len);
 
 /**
- * A log function: told, on the client's internal thread, about the decisions the client makes
- * on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
- * or trusted on first use) and a NUL-terminated message valid during the call (never a
- * secret): which host key was accepted and why, and which identity authenticated. It must
- * not block, nor call into this client. NULL removes it.
+ * A log function: told, on the client's internal thread, what the client does on its own,
+ * with a `smol_ssh_log_level` and a NUL-terminated message valid during the call: connect
+ * attempts and their errors, the host key seen and how it was accepted, the identity that
+ * authenticated, lost connections and reconnects, keepalive verdicts, calls that timed out
+ * and the commands killed for them, wait_for_ssh's probes. Messages never carry a secret
+ * (passwords, passphrases, secret env) nor a command line. Off by default, and then no
+ * message is even made. It must not block, nor call into this client. NULL removes it.
  */
 typedef void (*smol_ssh_log_fn)(void *user, int32_t level, const char *message);
 

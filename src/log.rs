@@ -1,7 +1,11 @@
-//! What a client tells its caller about the decisions it made on its own: which host key it
-//! accepted and why (loudly when nothing was checked), and which identity authenticated. A
-//! function the caller gives (Rust `Config::log`, C `smol_ssh_options_set_log_callback`); it
-//! runs on the client's internal thread and must not block. No secret is ever in a message.
+//! What a client tells its caller about what it does on its own: connect attempts and their
+//! errors, which host key it saw and how it was accepted (loudly when nothing was checked),
+//! which identity authenticated, lost connections and reconnects, keepalive verdicts, calls
+//! that timed out and the commands killed for them, and wait_for_ssh's probes. A function the
+//! caller gives (Rust `Config::log`, C `smol_ssh_options_set_log_callback`, Go
+//! `Options.Log`, Python `logger=`); it runs on the client's internal thread and must not
+//! block. Off by default: without a function no message is even formatted. No secret is ever
+//! in a message (passwords, passphrases, secret env and command lines are never logged).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,9 +13,15 @@ use std::sync::Arc;
 /// How much a message matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogLevel {
+    /// Progress worth keeping: connected, authenticated, the host key accepted.
     Info,
-    /// Something the caller chose that weakens security (a host key accepted unchecked).
+    /// Something went wrong or weakens security: a connect attempt failed, a connection was
+    /// lost, a call timed out and its command was killed, a host key accepted unchecked.
     Warning,
+    /// A call fails because of it: a host key refused, no connect possible.
+    Error,
+    /// Detail: each wait_for_ssh probe, kill scripts.
+    Debug,
 }
 
 /// A function told about a decision.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::log::{self, LogLevel};
 
 /// The reference's first sleep between misses.
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -51,8 +52,14 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
         )
     };
     let mut backoff = Backoff::new(interval);
+    let say = |level, message: &dyn Fn() -> String| log::log(&config.log, level, message);
 
+    let mut probes = 1u32;
     while !probe(config, deadline, &stop) {
+        say(LogLevel::Debug, &|| {
+            format!("wait_for_ssh: no SSH banner from {server} yet (probe {probes})")
+        });
+        probes += 1;
         if stop() {
             return Err(freed());
         }
@@ -67,8 +74,16 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
         }
     }
 
+    say(LogLevel::Info, &|| {
+        format!(
+            "wait_for_ssh: {server} sent an SSH banner after {} ms (probe {probes})",
+            start.elapsed().as_millis()
+        )
+    });
     let mut backoff = Backoff::new(interval);
+    let mut attempts = 0u32;
     loop {
+        attempts += 1;
         let last = match client.connect_once(deadline) {
             Ok(()) => return Ok(()),
             Err(e)
@@ -88,8 +103,10 @@ fn wait_for_ssh(client: &Client, timeout: Duration, interval: Duration) -> Resul
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "{server} answered but no connect succeeded within {:.1} s; last error: {last}",
-                    timeout.as_secs_f64()
+                    "{server} answered but no connect succeeded within {:.1} s ({attempts} \
+                     attempt{}; a log function shows each); last error: {last}",
+                    timeout.as_secs_f64(),
+                    if attempts == 1 { "" } else { "s" }
                 ),
             ));
         }

@@ -3,6 +3,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::error::Error;
+use crate::log::LogLevel;
 use crate::shell::{ShellKind, ShellMode};
 use crate::Stream;
 
@@ -105,3 +106,31 @@ from_i32!(smol_ssh_host_key_policy {
     1 => AcceptFirst,
     2 => AcceptAny,
 });
+
+/// How much a log message matters (the `level` of `smol_ssh_log_fn`). The numbers are stable;
+/// they do not sort by importance (DEBUG came last).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_log_level {
+    /// Progress worth keeping: connected, authenticated, the host key accepted.
+    Info = 0,
+    /// Something went wrong or weakens security: a connect attempt failed, a connection was
+    /// lost, a keepalive verdict, a call timed out and its command was killed, a host key
+    /// accepted without a check.
+    Warning = 1,
+    /// A call fails because of it: a host key refused, authentication failed.
+    Error = 2,
+    /// Detail: each wait_for_ssh probe, the kill script.
+    Debug = 3,
+}
+
+impl From<LogLevel> for smol_ssh_log_level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Info => smol_ssh_log_level::Info,
+            LogLevel::Warning => smol_ssh_log_level::Warning,
+            LogLevel::Error => smol_ssh_log_level::Error,
+            LogLevel::Debug => smol_ssh_log_level::Debug,
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
 use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
-use super::enums::{smol_ssh_host_key_policy, smol_ssh_shell_kind};
+use super::enums::{smol_ssh_host_key_policy, smol_ssh_log_level, smol_ssh_shell_kind};
 use super::setter::{self, Sticky};
 use super::status::smol_ssh_status;
 use crate::config::{self, Config};
@@ -353,11 +353,13 @@ pub unsafe extern "C" fn smol_ssh_options_set_host_key_callback(
     unsafe { set(options, "host_key_callback", apply) }
 }
 
-/// A log function: told, on the client's internal thread, about the decisions the client makes
-/// on its own, with `level` 0 (information) or 1 (warning: a host key accepted without a check,
-/// or trusted on first use) and a NUL-terminated message valid during the call (never a
-/// secret): which host key was accepted and why, and which identity authenticated. It must
-/// not block, nor call into this client. NULL removes it.
+/// A log function: told, on the client's internal thread, what the client does on its own,
+/// with a `smol_ssh_log_level` and a NUL-terminated message valid during the call: connect
+/// attempts and their errors, the host key seen and how it was accepted, the identity that
+/// authenticated, lost connections and reconnects, keepalive verdicts, calls that timed out
+/// and the commands killed for them, wait_for_ssh's probes. Messages never carry a secret
+/// (passwords, passphrases, secret env) nor a command line. Off by default, and then no
+/// message is even made. It must not block, nor call into this client. NULL removes it.
 pub type smol_ssh_log_fn =
     Option<unsafe extern "C" fn(user: *mut c_void, level: i32, message: *const c_char)>;
 
@@ -375,10 +377,7 @@ unsafe impl Sync for ForeignLogFn {}
 impl ForeignLogFn {
     fn tell(&self, level: LogLevel, message: &str) {
         let text = CString::new(message.replace('\0', "")).unwrap_or_default();
-        let level = match level {
-            LogLevel::Info => 0,
-            LogLevel::Warning => 1,
-        };
+        let level = smol_ssh_log_level::from(level) as i32;
         // SAFETY: the caller vouched for calling `f` with `user` from this thread; the text
         // outlives the call.
         unsafe { (self.f)(self.user, level, text.as_ptr()) }

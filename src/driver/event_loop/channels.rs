@@ -11,6 +11,7 @@ use super::super::pool::{Opened, MAX_UNCLOSED};
 use super::super::socket_io;
 use super::super::task::{self, Step, Task};
 use super::{Loop, MAX_CHANNELS, READ_CHUNK, TURN_RECV_BUDGET, TURN_SLICE};
+use crate::log::LogLevel;
 
 impl Loop {
     /// Steps every channel until none makes progress, or the turn's share (bytes received,
@@ -63,6 +64,9 @@ impl Loop {
         loop {
             let now = Instant::now();
             if let Some(why) = self.liveness.as_ref().and_then(|l| l.dead(now)) {
+                self.log(LogLevel::Warning, || {
+                    format!("keepalive: {why}; the connection is given up")
+                });
                 return Err(why);
             }
             let mut progress = match self.open_tunnels(session, now)? {

@@ -9,9 +9,20 @@ use super::super::expiry::{expire_queued, expire_unsent};
 use super::super::job::{deadline_after, Request};
 use super::super::liveness::Liveness;
 use super::Loop;
+use crate::error::ErrorKind;
+use crate::log::LogLevel;
 
 impl Loop {
     pub(super) fn connect(&mut self) {
+        let target = self
+            .config
+            .transport
+            .describe(&self.config.host, self.config.port);
+        let started = Instant::now();
+        self.log(LogLevel::Info, || match self.connects {
+            0 => format!("connecting to {target}"),
+            n => format!("reconnecting to {target} (connection {})", n + 1),
+        });
         let budget = self.config.connect_timeout;
         let mut deadline = deadline_after(Instant::now(), budget);
         // A wait_for_ssh attempt bounds the connect by its own deadline.
@@ -61,6 +72,14 @@ impl Loop {
         }
         match result {
             Ok(conn) => {
+                self.connects += 1;
+                self.log(LogLevel::Info, || {
+                    format!(
+                        "connected to {target} in {} ms (cipher {})",
+                        started.elapsed().as_millis(),
+                        conn.cipher().as_deref().unwrap_or("unknown")
+                    )
+                });
                 self.shared.set_cipher(conn.cipher());
                 self.conn = Some(conn);
                 self.shared.set_connected(true);
@@ -71,7 +90,14 @@ impl Loop {
                     Instant::now(),
                 ));
             }
-            Err(err) => self.fail_all(&err),
+            Err(err) => {
+                let level = match err.kind() {
+                    ErrorKind::HostKeyRejected | ErrorKind::AuthFailed => LogLevel::Error,
+                    _ => LogLevel::Warning,
+                };
+                self.log(level, || format!("connect failed: {err}"));
+                self.fail_all(&err);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use super::super::job::Job;
 use super::super::task::Task;
 use super::{closed_by_close, Farewell, Loop, FAREWELL};
 use crate::error::{Error, ErrorKind};
+use crate::log::LogLevel;
 use crate::output::Output;
 
 impl Loop {
@@ -31,6 +32,9 @@ impl Loop {
             Some(_) => closed_by_close(),
             None => Error::new(ErrorKind::Disconnected, "the client was freed"),
         };
+        self.log(LogLevel::Info, || {
+            format!("{}: killing the commands still running", why.message())
+        });
         let now = Instant::now();
         for mut task in std::mem::take(&mut self.active) {
             if task.is_internal() {

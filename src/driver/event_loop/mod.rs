@@ -30,6 +30,7 @@ use super::task::{Phase, Task};
 use super::tunnel::Tunnel;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
+use crate::log::{self, LogLevel};
 use crate::output::Output;
 use crate::shell::ShellKind;
 
@@ -65,6 +66,7 @@ pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
         reap_wanted: false,
         farewell: None,
         retiring: false,
+        connects: 0,
     };
     while lp.turn() {}
     lp.drop_conn(true);
@@ -100,6 +102,8 @@ struct Loop {
     /// The connection holds channels the server will not close: no new runs start on it, and
     /// it is replaced once its runs end (see `pool::MAX_UNCLOSED`).
     retiring: bool,
+    /// Connections made so far (a later connect is a reconnect, and the log says so).
+    connects: u64,
 }
 
 /// A connection being ended after its commands were stopped.
@@ -111,6 +115,11 @@ struct Farewell {
 }
 
 impl Loop {
+    /// Tells the caller's log (the message is made only when there is one).
+    fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        log::log(&self.config.log, level, message);
+    }
+
     /// One turn; false when the client is being freed and the connection may go.
     fn turn(&mut self) -> bool {
         let shutdown = self.intake();
@@ -173,6 +182,9 @@ impl Loop {
         while i < self.active.len() {
             match expiry::verdict(&self.active[i], now, self.config.shell_kind) {
                 Some(err) => {
+                    if !self.active[i].is_internal() {
+                        self.log(LogLevel::Warning, || err.message().to_owned());
+                    }
                     let mut task = self.active.remove(i);
                     self.end_task(&mut task, err);
                 }
@@ -187,6 +199,9 @@ impl Loop {
         let reaping = self.active.iter().any(Task::is_internal);
         if self.reap_wanted && !reaping && self.conn.is_some() {
             self.reap_wanted = false;
+            self.log(LogLevel::Debug, || {
+                "running the kill script for the stopped commands' process groups".to_owned()
+            });
             let now = Instant::now();
             let job = Job::new(now, now + REAP_TIMEOUT);
             job.ticket.claim();
@@ -234,6 +249,9 @@ impl Loop {
     /// that never got a channel is retried once on the next connection.
     fn transport_lost(&mut self, why: &str) {
         let server = format!("{}:{}", self.config.host, self.config.port);
+        self.log(LogLevel::Warning, || {
+            format!("connection to {server} lost: {why}; the next call reconnects")
+        });
         self.end_tunnels(
             &Error::new(
                 ErrorKind::Disconnected,
