@@ -3,7 +3,9 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+# The package under test: the checkout's, unless tests/python.sh installed one to test.
+if not os.environ.get("SMOL_SSH_TEST_INSTALLED"):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from smol_ssh import SSHClient  # noqa: E402
 

@@ -1,0 +1,30 @@
+"""Bundles libsmol_ssh.so, built by cargo from the checkout this folder belongs to, as
+smol_ssh/_libsmol_ssh*.so (see pyproject.toml). The package works without it when the library
+is installed: SMOL_SSH_BUNDLE=0 skips the build, and so does a source tree without Cargo.toml."""
+
+import os
+import sys
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MANIFEST = os.path.normpath(os.path.join(HERE, "..", "..", "Cargo.toml"))
+
+extensions = []
+if os.environ.get("SMOL_SSH_BUNDLE", "1") != "0" and os.path.exists(MANIFEST):
+    from setuptools_rust import Binding, RustExtension
+
+    extensions.append(
+        RustExtension(
+            "smol_ssh._libsmol_ssh",
+            path=MANIFEST,
+            # The C library as `make` builds it (`cargo rustc --lib --crate-type cdylib`); the
+            # wheel carries it and the package loads it with ctypes.
+            binding=Binding.NoBinding,
+            debug=False,
+        )
+    )
+elif os.environ.get("SMOL_SSH_BUNDLE", "1") != "0":
+    print(f"smol_ssh: {MANIFEST} not found: not bundling the library", file=sys.stderr)
+
+setup(rust_extensions=extensions, zip_safe=False)
