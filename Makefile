@@ -92,13 +92,16 @@ test: deps
 	$(MAKE) --no-print-directory clean-test-account; \
 	exit $$status
 
-## The installed library from every runtime: pkg-config (C dynamic and static, C++), Go, Python,
+## The installed library from every runtime: pkg-config and CMake (C dynamic and static, C++),
+## Python (the checkout, make install's package, pip install and a wheel in fresh venvs, the
+## reference's own examples through smol_ssh.compat), Go (the binding and the example module),
 ## and the README's examples, all against private sshds. One install serves them all.
 binding-tests: release
 	@rm -rf build/prefix
 	@$(MAKE) --no-print-directory -s install PREFIX=$(CURDIR)/build/prefix >/dev/null
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/install.sh
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/python.sh
+	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/reference_examples.sh
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/go.sh
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/readme_examples.sh
 

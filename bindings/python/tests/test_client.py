@@ -225,3 +225,30 @@ def test_secret_env_stays_out_of_the_command_line(ssh):
     value, cmdline = result.stdout[:4], result.stdout[4:]
     assert value == b"hush"
     assert b"hush" not in cmdline
+
+
+def test_logger_is_told_what_the_client_does(caplog):
+    import logging
+
+    logger = logging.getLogger("smol_ssh.test")
+    with caplog.at_level(logging.DEBUG, logger="smol_ssh.test"):
+        with SSHClient(**guest(), logger=logger) as c:
+            c.run("true")
+            with pytest.raises(smol_ssh.Timeout):
+                c.run("sleep 10", timeout=1)
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "smol_ssh.test"]
+    assert any(level == logging.INFO and "connected to" in m for level, m in records), records
+    assert any(level == logging.INFO and "authenticated" in m for level, m in records), records
+    assert any(level == logging.WARNING and "timed out" in m for level, m in records), records
+
+
+def test_ciphers_choose_the_cipher(caplog):
+    import logging
+
+    logger = logging.getLogger("smol_ssh.ciphers")
+    with caplog.at_level(logging.INFO, logger="smol_ssh.ciphers"):
+        with SSHClient(**guest(), ciphers="aes128-ctr", logger=logger) as c:
+            assert c.run("echo ok").output == "ok"
+    assert any("cipher aes128-ctr" in r.getMessage() for r in caplog.records)
+    with pytest.raises(smol_ssh.InvalidArgument):
+        SSHClient(**guest(), ciphers="")
