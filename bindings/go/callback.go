@@ -57,6 +57,15 @@ func smolsshGoHostKey(user unsafe.Pointer, keyType *C.char, fingerprint *C.char,
 	return 0
 }
 
+//export smolsshGoLog
+func smolsshGoLog(user unsafe.Pointer, level C.int32_t, message *C.char) {
+	// A panic must not unwind into the library: it is dropped.
+	defer func() { _ = recover() }()
+	h := *(*cgo.Handle)(user)
+	f := h.Value().(func(LogLevel, string))
+	f(LogLevel(level), C.GoString(message))
+}
+
 //export smolsshGoOutput
 func smolsshGoOutput(user unsafe.Pointer, stream C.int32_t, data *C.uint8_t, length C.size_t) (stop C.int32_t) {
 	h := *(*cgo.Handle)(user)

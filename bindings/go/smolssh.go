@@ -22,6 +22,10 @@ extern int32_t smolsshGoDial(void *user);
 static smol_ssh_fd_fn smolssh_dial_trampoline(void) {
 	return (smol_ssh_fd_fn)smolsshGoDial;
 }
+extern void smolsshGoLog(void *user, int32_t level, char *message);
+static smol_ssh_log_fn smolssh_log_trampoline(void) {
+	return (smol_ssh_log_fn)smolsshGoLog;
+}
 */
 import "C"
 
@@ -175,6 +179,41 @@ type Options struct {
 	// Jump reaches the guest through another client's connection (ProxyJump). The jump
 	// client must stay open while this one is used; closing it fails later connects.
 	Jump *Jump
+
+	// Ciphers to offer, most preferred first, comma-separated OpenSSH names
+	// ("aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"); empty keeps libssh2's list.
+	Ciphers string
+	// Log, when set, is told what the client does on its own: connect attempts and their
+	// errors, the host key seen and how it was accepted, the identity that authenticated,
+	// lost connections and reconnects, keepalive verdicts, calls that timed out and the
+	// commands killed for them, WaitForSSH's probes (LogDebug). It runs on the client's
+	// internal thread and must not block; a panic in it is dropped. No message carries a
+	// secret or a command line. Nil (the default) logs nothing and costs nothing.
+	Log func(level LogLevel, message string)
+}
+
+// LogLevel is how much a log message matters (the library's smol_ssh_log_level).
+type LogLevel int
+
+const (
+	LogInfo    LogLevel = C.SMOL_SSH_LOG_LEVEL_INFO
+	LogWarning LogLevel = C.SMOL_SSH_LOG_LEVEL_WARNING
+	LogError   LogLevel = C.SMOL_SSH_LOG_LEVEL_ERROR
+	LogDebug   LogLevel = C.SMOL_SSH_LOG_LEVEL_DEBUG
+)
+
+func (l LogLevel) String() string {
+	switch l {
+	case LogInfo:
+		return "info"
+	case LogWarning:
+		return "warning"
+	case LogError:
+		return "error"
+	case LogDebug:
+		return "debug"
+	}
+	return fmt.Sprintf("LogLevel(%d)", int(l))
 }
 
 // HostKeyPolicy chooses how unknown host keys are treated: refused by default.
@@ -345,6 +384,14 @@ func New(o Options) (*Client, error) {
 		user, free := handleFor(o.Dial)
 		releases = append(releases, free)
 		C.smol_ssh_options_set_fd_callback(opts, C.smolssh_dial_trampoline(), user)
+	}
+	if o.Log != nil {
+		user, free := handleFor(o.Log)
+		releases = append(releases, free)
+		C.smol_ssh_options_set_log_callback(opts, C.smolssh_log_trampoline(), user)
+	}
+	if o.Ciphers != "" {
+		C.smol_ssh_options_set_ciphers(opts, str(o.Ciphers))
 	}
 	var handle *C.smol_ssh_client
 	if e := C.smol_ssh_new(opts, &handle); e != nil {
