@@ -106,7 +106,8 @@ binding-tests: release
 	SMOL_SSH_PREFIX=$(CURDIR)/build/prefix tests/readme_examples.sh
 
 ## The C smoke program under valgrind (0 errors, 0 bytes definitely lost) and under
-## AddressSanitizer + UBSan + LeakSanitizer, each against a private sshd.
+## AddressSanitizer + UBSan + LeakSanitizer, and the C++ example (the whole smol_ssh.hpp) under
+## the sanitizers, each against a private sshd.
 check-memory: deps
 	@status=0; $(MAKE) --no-print-directory memory-checks || status=$$?; \
 	$(MAKE) --no-print-directory clean-test-account; exit $$status
@@ -127,6 +128,13 @@ memory-checks: release
 		./target/release/examples/with_sshd ./build/smoke-asan > build/asan.log 2>&1 \
 		|| { cat build/asan.log; exit 1; }
 	@grep -q "PASSED: 0 failure" build/asan.log && echo "asan+ubsan+lsan: smoke passed, no reports"
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -g -fsanitize=address,undefined \
+		-fno-omit-frame-pointer -Iinclude examples-c/example.cpp -o build/example-cpp-asan \
+		-L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lsmol_ssh
+	ASAN_OPTIONS=detect_leaks=1:exitcode=98 UBSAN_OPTIONS=halt_on_error=1 \
+		./target/release/examples/with_sshd ./build/example-cpp-asan > build/asan-cpp.log 2>&1 \
+		|| { cat build/asan-cpp.log; exit 1; }
+	@grep -q "PASSED: 0 failure" build/asan-cpp.log && echo "asan+ubsan+lsan: the C++ example passed, no reports"
 
 clean-test-account:
 	@scripts/remove-test-account.sh $(TEST_ACCOUNT)

@@ -1,27 +1,39 @@
 /*
- * smol_ssh.hpp: a header-only C++17 wrapper over smol_ssh.h. RAII owns every handle, results
- * are values, and failures to build a client or to wait for a guest throw smol_ssh::Error.
+ * smol_ssh.hpp: a header-only C++17 wrapper over smol_ssh.h, offering all of it. RAII owns
+ * every handle (Client, CancelToken, Forward, Fd), results are values, callbacks are
+ * std::function, and failures to build a client, to wait for a guest or to transfer a file
+ * throw smol_ssh::Error. A run returns its Result whatever happened (see Result::check).
  *
  *   smol_ssh::Options o;
  *   o.host = "192.0.2.10";
  *   o.key_path = "/root/.ssh/id_ed25519";
+ *   o.host_key_policy = SMOL_SSH_HOST_KEY_POLICY_ACCEPT_FIRST;   // fresh VM guests
  *   smol_ssh::Client client(o);
  *   smol_ssh::Result r = client.run("uname -a");
  *   if (r.ok()) std::cout << r.output() << "\n";
  *
- * A Client may be used from many threads at once, like the C handle it owns.
+ * A Client may be used from many threads at once, like the C handle it owns. Callbacks given
+ * in Options run on the client's internal thread; an exception thrown by one never reaches
+ * the library: a host-key callback's refuses the key, a dial callback's fails that connect, a
+ * log callback's is dropped, and an on_output callback's stops the command and is rethrown
+ * by the run that called it.
  */
 #ifndef SMOL_SSH_HPP
 #define SMOL_SSH_HPP
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include <unistd.h>
 
 #include "smol_ssh.h"
 
@@ -37,6 +49,9 @@ enum class Status : int32_t {
   channel_failed = SMOL_SSH_STATUS_CHANNEL_FAILED,
   disconnected = SMOL_SSH_STATUS_DISCONNECTED,
   panic = SMOL_SSH_STATUS_PANIC,
+  cancelled = SMOL_SSH_STATUS_CANCELLED,
+  remote_failed = SMOL_SSH_STATUS_REMOTE_FAILED,
+  too_large = SMOL_SSH_STATUS_TOO_LARGE,
 };
 
 enum class ShellKind : int32_t {
@@ -46,6 +61,17 @@ enum class ShellKind : int32_t {
 };
 
 enum class ShellMode : int32_t { login = SMOL_SSH_SHELL_MODE_LOGIN, raw = SMOL_SSH_SHELL_MODE_RAW };
+
+/* Which output stream a chunk came from (RunOptions::on_output). */
+enum class Stream : int32_t { out = SMOL_SSH_STREAM_STDOUT, err = SMOL_SSH_STREAM_STDERR };
+
+/* How much a log message matters (Options::log). */
+enum class LogLevel : int32_t {
+  info = SMOL_SSH_LOG_LEVEL_INFO,
+  warning = SMOL_SSH_LOG_LEVEL_WARNING,
+  error = SMOL_SSH_LOG_LEVEL_ERROR,
+  debug = SMOL_SSH_LOG_LEVEL_DEBUG,
+};
 
 inline const char *to_string(Status s) { return smol_ssh_status_str(static_cast<int32_t>(s)); }
 
@@ -60,6 +86,24 @@ class Error : public std::runtime_error {
   Status status_;
 };
 
+/* Cancels the runs and transfers it is given to (RunOptions::cancel), from any thread;
+ * permanent once triggered. It must outlive the calls that use it. */
+class CancelToken {
+ public:
+  CancelToken() : c_(smol_ssh_cancel_new()) {}
+  void cancel() const noexcept { smol_ssh_cancel_trigger(c_.get()); }
+  bool cancelled() const noexcept { return smol_ssh_cancel_is_triggered(c_.get()); }
+  const smol_ssh_cancel *handle() const noexcept { return c_.get(); }
+
+ private:
+  struct Free {
+    void operator()(smol_ssh_cancel *c) const noexcept { smol_ssh_cancel_free(c); }
+  };
+  std::unique_ptr<smol_ssh_cancel, Free> c_;
+};
+
+class Client;
+
 /* Client options; unset optionals keep the library's defaults. */
 struct Options {
   std::string host;
@@ -70,17 +114,57 @@ struct Options {
   std::optional<std::string> password;
   std::chrono::milliseconds connect_timeout{10000};
   ShellKind shell_kind = ShellKind::sh;
-  std::optional<std::string> host_key_fingerprint; /* a pin (replaces host_key_policy) */
-  /* Unknown host keys are refused unless a policy that accepts them is chosen. */
+
+  /* Host keys. Unknown keys are refused unless a policy that accepts them is chosen; pins
+   * (host_key_fingerprint and host_key_fingerprints, "SHA256:...") replace the policy, and a
+   * host_key_callback replaces both: given the key's type, fingerprint and bytes, true
+   * accepts. */
+  std::optional<std::string> host_key_fingerprint;
+  std::vector<std::string> host_key_fingerprints;
   smol_ssh_host_key_policy host_key_policy = SMOL_SSH_HOST_KEY_POLICY_USER_KNOWN_HOSTS;
   std::optional<std::string> known_hosts;
   bool known_hosts_add_unknown = false;
+  std::function<bool(std::string_view key_type, std::string_view fingerprint,
+                     std::string_view key)>
+      host_key_callback;
+
   std::chrono::milliseconds keepalive_interval{15000};
   uint32_t keepalive_count_max = 3;
   uint64_t max_output_bytes = 64u * 1024u * 1024u;
+  /* Ciphers to offer, most preferred first, comma-separated OpenSSH names. */
+  std::optional<std::string> ciphers;
+  /* Told what the client does on its own (connects, host key, identity, reconnects,
+   * keepalive verdicts, timeouts and kills, wait probes); must not block. Empty: no log. */
+  std::function<void(LogLevel level, std::string_view message)> log;
+
+  /* How the guest's sshd is reached: at most one of these; none means TCP to host:port. */
+  std::optional<std::string> unix_socket;  /* a Unix socket the VMM or a helper exposes */
+  std::optional<std::string> hybrid_vsock; /* Firecracker / Cloud Hypervisor socket */
+  std::optional<uint32_t> vsock_cid;       /* AF_VSOCK to (vsock_cid, vsock_port) */
+  uint32_t vsock_port = 22;                /* the guest's vsock port for both vsock kinds */
+  /* Called at every connect; returns a connected descriptor the library then owns, or -1. */
+  std::function<int()> dial;
+  /* Through another client's connection (ProxyJump); it must outlive this one. */
+  const Client *jump_via = nullptr;
+  std::string jump_host;
+  uint16_t jump_port = 22;
 };
 
-/* The outcome of a run (or a wait); owns the C result. */
+/* Options of one run or transfer. */
+struct RunOptions {
+  std::chrono::milliseconds timeout{30000};
+  ShellMode mode = ShellMode::login;
+  std::optional<std::string> input; /* fed to the command's stdin, then EOF */
+  std::vector<std::pair<std::string, std::string>> env;
+  /* Values travel on stdin, never in the command line (POSIX guests). */
+  std::vector<std::pair<std::string, std::string>> secret_env;
+  const CancelToken *cancel = nullptr;
+  /* Output handed over chunk by chunk instead of kept; false stops the command (cancelled).
+   * An exception stops it too and is rethrown by the run. */
+  std::function<bool(Stream stream, std::string_view chunk)> on_output;
+};
+
+/* The outcome of a run (or a wait, or a transfer); owns the C result. */
 class Result {
  public:
   explicit Result(smol_ssh_result *r) : r_(r) {}
@@ -102,7 +186,7 @@ class Result {
     return {reinterpret_cast<const char *>(r_->stderr_data), r_->stderr_len};
   }
   bool ok() const noexcept { return r_->ok; }
-  /* stdout without leading and trailing whitespace. */
+  /* stdout without leading and trailing whitespace (Python's bytes.strip() set). */
   std::string_view output() const {
     size_t len = 0;
     const char *p = smol_ssh_result_output(r_.get(), &len);
@@ -135,10 +219,143 @@ class Result {
   std::unique_ptr<smol_ssh_result, Free> r_;
 };
 
+/* An owned file descriptor (a stream from Client::open_stream); closed when destroyed. */
+class Fd {
+ public:
+  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+  Fd(Fd &&o) noexcept : fd_(o.release()) {}
+  Fd &operator=(Fd &&o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/* A running local forward (Client::forward_local): stops accepting when destroyed. */
+class Forward {
+ public:
+  explicit Forward(smol_ssh_forward *f) : f_(f) {}
+  /* The TCP port it listens on (0 for a Unix socket). */
+  uint16_t port() const noexcept { return static_cast<uint16_t>(smol_ssh_forward_port(f_.get())); }
+  smol_ssh_forward_stats stats() const noexcept {
+    smol_ssh_forward_stats s{};
+    smol_ssh_forward_get_stats(f_.get(), &s);
+    return s;
+  }
+  void close() noexcept { f_.reset(); }
+
+ private:
+  struct Free {
+    void operator()(smol_ssh_forward *f) const noexcept { smol_ssh_forward_free(f); }
+  };
+  std::unique_ptr<smol_ssh_forward, Free> f_;
+};
+
+namespace detail {
+
+inline Error error_from(smol_ssh_error *e) {
+  Error error(static_cast<Status>(smol_ssh_error_status(e)), smol_ssh_error_message(e));
+  smol_ssh_error_free(e);
+  return error;
+}
+
+/* The callbacks a client's options point to; they live as long as the client. */
+struct Callbacks {
+  std::function<bool(std::string_view, std::string_view, std::string_view)> host_key;
+  std::function<void(LogLevel, std::string_view)> log;
+  std::function<int()> dial;
+
+  static int32_t host_key_trampoline(void *user, const char *type, const char *fingerprint,
+                                     const uint8_t *key, size_t len) noexcept {
+    try {
+      auto &f = static_cast<Callbacks *>(user)->host_key;
+      return f(type, fingerprint, std::string_view(reinterpret_cast<const char *>(key), len)) ? 1
+                                                                                               : 0;
+    } catch (...) {
+      return 0;
+    }
+  }
+  static void log_trampoline(void *user, int32_t level, const char *message) noexcept {
+    try {
+      static_cast<Callbacks *>(user)->log(static_cast<LogLevel>(level), message);
+    } catch (...) {
+    }
+  }
+  static int32_t dial_trampoline(void *user) noexcept {
+    try {
+      return static_cast<Callbacks *>(user)->dial();
+    } catch (...) {
+      return -1;
+    }
+  }
+};
+
+/* A run's C options and its output callback's state. */
+struct Run {
+  struct Free {
+    void operator()(smol_ssh_run_options *p) const noexcept { smol_ssh_run_options_free(p); }
+  };
+  std::unique_ptr<smol_ssh_run_options, Free> opts{smol_ssh_run_options_new()};
+  const std::function<bool(Stream, std::string_view)> *on_output = nullptr;
+  std::exception_ptr thrown;
+
+  explicit Run(const RunOptions &o) {
+    smol_ssh_run_options *p = opts.get();
+    smol_ssh_run_options_set_timeout_ms(p, static_cast<uint64_t>(o.timeout.count()));
+    smol_ssh_run_options_set_shell_mode(p, static_cast<int32_t>(o.mode));
+    if (o.input)
+      smol_ssh_run_options_set_stdin(p, reinterpret_cast<const uint8_t *>(o.input->data()),
+                                     o.input->size());
+    for (const auto &[name, value] : o.env)
+      smol_ssh_run_options_set_env(p, name.c_str(), value.c_str());
+    for (const auto &[name, value] : o.secret_env)
+      smol_ssh_run_options_set_secret_env(p, name.c_str(), value.c_str());
+    if (o.cancel) smol_ssh_run_options_set_cancel(p, o.cancel->handle());
+    if (o.on_output) {
+      on_output = &o.on_output;
+      smol_ssh_run_options_set_output_callback(p, &Run::output_trampoline, this);
+    }
+  }
+  Run(const Run &) = delete;
+  Run &operator=(const Run &) = delete;
+
+  static int32_t output_trampoline(void *user, int32_t stream, const uint8_t *data,
+                                   size_t len) noexcept {
+    auto *run = static_cast<Run *>(user);
+    try {
+      bool go_on = (*run->on_output)(static_cast<Stream>(stream),
+                                     std::string_view(reinterpret_cast<const char *>(data), len));
+      return go_on ? 0 : 1;
+    } catch (...) {
+      run->thrown = std::current_exception();
+      return 1;
+    }
+  }
+  /* The result, after rethrowing what the output callback threw. */
+  Result finish(smol_ssh_result *r) {
+    Result result(r);
+    if (thrown) std::rethrow_exception(thrown);
+    return result;
+  }
+};
+
+}  // namespace detail
+
 class Client {
  public:
   /* Validates the options; does not connect. Throws Error on a bad option. */
-  explicit Client(const Options &o) {
+  explicit Client(const Options &o) : cb_(std::make_unique<detail::Callbacks>()) {
     struct FreeOptions {
       void operator()(smol_ssh_options *p) const noexcept { smol_ssh_options_free(p); }
     };
@@ -158,16 +375,34 @@ class Client {
       smol_ssh_options_set_known_hosts(p, o.known_hosts->c_str(), o.known_hosts_add_unknown);
     if (o.host_key_fingerprint)
       smol_ssh_options_set_host_key_fingerprint(p, o.host_key_fingerprint->c_str());
+    for (const auto &pin : o.host_key_fingerprints)
+      smol_ssh_options_set_host_key_fingerprint(p, pin.c_str());
+    if (o.host_key_callback) {
+      cb_->host_key = o.host_key_callback;
+      smol_ssh_options_set_host_key_callback(p, &detail::Callbacks::host_key_trampoline,
+                                             cb_.get());
+    }
     smol_ssh_options_set_keepalive_interval_ms(
         p, static_cast<uint64_t>(o.keepalive_interval.count()));
     smol_ssh_options_set_keepalive_count_max(p, o.keepalive_count_max);
     smol_ssh_options_set_max_output_bytes(p, o.max_output_bytes);
-    smol_ssh_client *c = nullptr;
-    if (smol_ssh_error *e = smol_ssh_new(p, &c)) {
-      Error error(static_cast<Status>(smol_ssh_error_status(e)), smol_ssh_error_message(e));
-      smol_ssh_error_free(e);
-      throw error;
+    if (o.ciphers) smol_ssh_options_set_ciphers(p, o.ciphers->c_str());
+    if (o.log) {
+      cb_->log = o.log;
+      smol_ssh_options_set_log_callback(p, &detail::Callbacks::log_trampoline, cb_.get());
     }
+    if (o.unix_socket) smol_ssh_options_set_unix_socket(p, o.unix_socket->c_str());
+    if (o.hybrid_vsock)
+      smol_ssh_options_set_hybrid_vsock(p, o.hybrid_vsock->c_str(), o.vsock_port);
+    if (o.vsock_cid) smol_ssh_options_set_vsock(p, *o.vsock_cid, o.vsock_port);
+    if (o.dial) {
+      cb_->dial = o.dial;
+      smol_ssh_options_set_fd_callback(p, &detail::Callbacks::dial_trampoline, cb_.get());
+    }
+    if (o.jump_via)
+      smol_ssh_options_set_jump(p, o.jump_via->handle(), o.jump_host.c_str(), o.jump_port);
+    smol_ssh_client *c = nullptr;
+    if (smol_ssh_error *e = smol_ssh_new(p, &c)) throw detail::error_from(e);
     c_.reset(c);
   }
 
@@ -180,6 +415,14 @@ class Client {
                                static_cast<int32_t>(mode)));
   }
 
+  /* Runs a command with stdin, env, a cancel token or streaming output. Returns its result
+   * whatever happened; rethrows what an on_output callback threw. */
+  Result run(std::string_view command, const RunOptions &options) const {
+    std::string cmd(command);
+    detail::Run run(options);
+    return run.finish(smol_ssh_run_with(c_.get(), cmd.c_str(), run.opts.get()));
+  }
+
   /* The reference wait_for_ssh; throws Error when the guest did not come up in time. */
   void wait(std::chrono::milliseconds timeout = std::chrono::milliseconds(60000),
             std::chrono::milliseconds interval = std::chrono::milliseconds(100)) const {
@@ -188,14 +431,99 @@ class Client {
         .check();
   }
 
+  /* Uploads `local` to `remote` (a directory gets the local file name appended), keeping its
+   * permission bits; returns the path written. Throws Error. Needs a POSIX guest. */
+  std::string put_file(const std::string &local, const std::string &remote,
+                       const RunOptions &options = transfer_options()) const {
+    detail::Run run(options);
+    Result r = run.finish(smol_ssh_put_file(c_.get(), local.c_str(), remote.c_str(),
+                                            run.opts.get()));
+    r.check();
+    return std::string(r.out());
+  }
+
+  /* Writes `data` to the file `remote` with `mode`; returns the path written. Throws Error. */
+  std::string put_bytes(std::string_view data, const std::string &remote, uint32_t mode = 0644,
+                        const RunOptions &options = transfer_options()) const {
+    detail::Run run(options);
+    Result r = run.finish(smol_ssh_put_bytes(c_.get(),
+                                             reinterpret_cast<const uint8_t *>(data.data()),
+                                             data.size(), remote.c_str(), mode, run.opts.get()));
+    r.check();
+    return std::string(r.out());
+  }
+
+  /* Downloads `remote` to `local` (parents created); more than max_bytes throws Error
+   * (too_large) and writes nothing. */
+  void get_file(const std::string &remote, const std::string &local,
+                uint64_t max_bytes = UINT64_MAX,
+                const RunOptions &options = transfer_options()) const {
+    detail::Run run(options);
+    run.finish(smol_ssh_get_file(c_.get(), remote.c_str(), local.c_str(), max_bytes,
+                                 run.opts.get()))
+        .check();
+  }
+
+  /* Reads the file `remote` (at most max_bytes, else Error too_large). */
+  std::string get_bytes(const std::string &remote, uint64_t max_bytes = UINT64_MAX,
+                        const RunOptions &options = transfer_options()) const {
+    detail::Run run(options);
+    Result r =
+        run.finish(smol_ssh_get_bytes(c_.get(), remote.c_str(), max_bytes, run.opts.get()));
+    r.check();
+    return std::string(r.out());
+  }
+
+  /* The fingerprint ("SHA256:...") of the host key presented at the last connect, accepted
+   * or not; empty before any. */
+  std::optional<std::string> host_key_fingerprint() const {
+    char buf[128];
+    size_t n = smol_ssh_host_key_fingerprint(c_.get(), buf, sizeof buf);
+    if (n == 0) return std::nullopt;
+    return std::string(buf, n < sizeof buf ? n : sizeof buf - 1);
+  }
+
+  /* A stream to host:port as the guest sees them, over this connection, as a connected
+   * socket the caller owns. Throws Error. */
+  Fd open_stream(const std::string &host, uint16_t port,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) const {
+    int32_t fd = -1;
+    Result(smol_ssh_open_stream(c_.get(), host.c_str(), port,
+                                static_cast<uint64_t>(timeout.count()), &fd))
+        .check();
+    return Fd(fd);
+  }
+
+  /* Listens on `listen` ("127.0.0.1:0", or a Unix socket path starting with '/') and
+   * carries each connection to host:port as the guest sees them, like `ssh -L`. At most
+   * max_connections streams at once (0: the default, 64). Throws Error. */
+  Forward forward_local(const std::string &listen, const std::string &host, uint16_t port,
+                        uint32_t max_connections = 0) const {
+    smol_ssh_forward *f = nullptr;
+    if (smol_ssh_error *e = smol_ssh_forward_local(c_.get(), listen.c_str(), host.c_str(), port,
+                                                   max_connections, &f))
+      throw detail::error_from(e);
+    return Forward(f);
+  }
+
   void close() const { smol_ssh_close(c_.get()); }
   bool connected() const { return smol_ssh_connected(c_.get()); }
   smol_ssh_client *handle() const noexcept { return c_.get(); }
+
+  /* Transfers default to a 300 s deadline. */
+  static RunOptions transfer_options() {
+    RunOptions o;
+    o.timeout = std::chrono::milliseconds(300000);
+    o.mode = ShellMode::raw;
+    return o;
+  }
 
  private:
   struct Free {
     void operator()(smol_ssh_client *c) const noexcept { smol_ssh_free(c); }
   };
+  /* Declared first, destroyed last: the client is freed before its callbacks go. */
+  std::unique_ptr<detail::Callbacks> cb_;
   std::unique_ptr<smol_ssh_client, Free> c_;
 };
 
