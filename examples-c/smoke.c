@@ -113,12 +113,14 @@ static int32_t decide_key(void *user, const char *key_type, const char *fingerpr
 struct log_seen {
   int warnings;
   int lines;
+  int connected;
 };
 
 static void note_log(void *user, int32_t level, const char *message) {
   struct log_seen *seen = (struct log_seen *)user;
   seen->lines++;
-  if (level == 1 && strstr(message, "WITHOUT") != NULL) seen->warnings++;
+  if (level == SMOL_SSH_LOG_LEVEL_WARNING && strstr(message, "WITHOUT") != NULL) seen->warnings++;
+  if (level == SMOL_SSH_LOG_LEVEL_INFO && strstr(message, "connected to") != NULL) seen->connected++;
 }
 
 /* A client of the test server with a host-key policy: 0 the default, 1 a callback, 2
@@ -397,10 +399,11 @@ int main(void) {
     smol_ssh_result_free(r);
     smol_ssh_free(c);
     {
-      struct log_seen logged = {0, 0};
+      struct log_seen logged = {0, 0, 0};
       c = client_with(host, port, user, key, 2, &logged);
       r = smol_ssh_run(c, "true", 10000, SMOL_SSH_SHELL_MODE_RAW);
-      check(r->status == SMOL_SSH_STATUS_OK && logged.warnings == 1 && logged.lines >= 2,
+      check(r->status == SMOL_SSH_STATUS_OK && logged.warnings == 1 && logged.lines >= 2 &&
+                logged.connected == 1,
             "accept-any: accepted, and the log warns of it");
       smol_ssh_result_free(r);
       smol_ssh_free(c);

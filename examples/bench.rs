@@ -17,6 +17,8 @@
 mod support;
 #[path = "../bench/forward.rs"]
 mod forward;
+#[path = "../bench/log.rs"]
+mod log;
 #[path = "../bench/transports.rs"]
 mod transports;
 
@@ -180,6 +182,16 @@ fn orchestrate() {
         results.add(peer.name, "round-trips", &trips);
     }
     drop(proxy);
+
+    eprintln!("bench: warm `true` with the log function off and on");
+    let (off, on, lines) = log::measure(&sshd, rounds, 100);
+    let (off, on) = (percentile(&off, 0.5), percentile(&on, 0.5));
+    results.notes.push(format!(
+        "Warm `true` with the log function off (the default) {off:.3} ms, on {on:.3} ms \
+         ({:+.1} %; it was told {lines} lines over {} commands: connects, not commands).",
+        (on / off - 1.0) * 100.0,
+        rounds * 100 + 5
+    ));
 
     eprintln!("bench: warm `true` by transport");
     let by_transport = transports::measure(&sshd, rounds, 100);
