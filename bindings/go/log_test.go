@@ -2,6 +2,7 @@ package smolssh
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +95,28 @@ func TestCiphersChooseTheCipher(t *testing.T) {
 		if err == nil {
 			t.Fatal("an unknown cipher connected")
 		}
+	}
+}
+
+func TestSeveralPinsAcceptAnyOfThem(t *testing.T) {
+	o := guest(t)
+	wrong := "SHA256:" + strings.Repeat("A", 43)
+	o.HostKeyFingerprints = []string{wrong}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r, err := c.Run(context.Background(), "echo pinned", nil); err != nil || r.Output() != "pinned" {
+		t.Fatalf("%v %q", err, r.Output())
+	}
+	o.HostKeyFingerprint = ""
+	bad, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if _, err := bad.Run(context.Background(), "true", nil); !errors.Is(err, ErrHostKeyRejected) {
+		t.Fatalf("only a wrong pin: %v", err)
 	}
 }

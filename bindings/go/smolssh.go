@@ -150,7 +150,10 @@ type Options struct {
 	ConnectTimeout     time.Duration
 	ShellKind          ShellKind
 	HostKeyFingerprint string // "SHA256:..." pin (replaces HostKeyPolicy)
-	HostKeyPolicy      HostKeyPolicy
+	// HostKeyFingerprints are more pins: a key with any pinned fingerprint is accepted
+	// (a guest whose key is about to change, several host key types).
+	HostKeyFingerprints []string
+	HostKeyPolicy       HostKeyPolicy
 	// HostKeyCallback, when set, decides host keys (replaces the policy and pin): given the
 	// key's type ("ssh-ed25519"), fingerprint ("SHA256:...") and bytes, true accepts. It runs
 	// on the client's internal thread during connects; a panic in it refuses the key.
@@ -348,6 +351,9 @@ func New(o Options) (*Client, error) {
 		C.smol_ssh_options_set_known_hosts(opts, str(o.KnownHosts), C.bool(o.KnownHostsAddUnknown))
 	}
 	C.smol_ssh_options_set_host_key_policy(opts, C.int32_t(o.HostKeyPolicy))
+	for _, pin := range o.HostKeyFingerprints {
+		C.smol_ssh_options_set_host_key_fingerprint(opts, str(pin))
+	}
 	if o.HostKeyFingerprint != "" {
 		C.smol_ssh_options_set_host_key_fingerprint(opts, str(o.HostKeyFingerprint))
 	}

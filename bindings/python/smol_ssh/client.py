@@ -108,6 +108,15 @@ def _take(ptr) -> tuple[int, str, Result]:
         lib.smol_ssh_result_free(ptr)
 
 
+def _raise_error(err) -> None:
+    """Raises the exception a `smol_ssh_error *` out-parameter holds (and frees it), if any."""
+    if err:
+        status = lib.smol_ssh_error_status(err)
+        message = lib.smol_ssh_error_message(err).decode("utf-8", "replace")
+        lib.smol_ssh_error_free(err)
+        raise_status(status, message)
+
+
 class _RunOptions:
     """A smol_ssh_run_options for one call, freed on exit."""
 
@@ -187,7 +196,7 @@ class SSHClient:
         connect_timeout: float = 10.0,
         shell_kind: str = "sh",
         key_passphrase: Optional[str] = None,
-        host_key_fingerprint: Optional[str] = None,
+        host_key_fingerprint=None,
         host_key_policy: str = "known_hosts",
         host_key_callback=None,
         known_hosts: Optional[str] = None,
@@ -249,8 +258,10 @@ class SSHClient:
             lib.smol_ssh_options_set_host_key_policy(opts, _HOST_KEY_POLICIES[host_key_policy])
             if known_hosts is not None:
                 lib.smol_ssh_options_set_known_hosts(opts, enc(known_hosts), known_hosts_add_unknown)
-            if host_key_fingerprint is not None:
-                lib.smol_ssh_options_set_host_key_fingerprint(opts, enc(host_key_fingerprint))
+            # One pinned fingerprint ("SHA256:..."), or several (any of them is accepted).
+            pins = [host_key_fingerprint] if isinstance(host_key_fingerprint, str) else host_key_fingerprint
+            for pin in pins or ():
+                lib.smol_ssh_options_set_host_key_fingerprint(opts, enc(pin))
             if host_key_callback is not None:
                 # Called as host_key_callback(key_type, fingerprint, key_bytes) -> bool, on the
                 # client's internal thread; an exception refuses the key. Kept alive with the
@@ -306,11 +317,7 @@ class SSHClient:
             err = lib.smol_ssh_new(opts, ctypes.byref(handle))
         finally:
             lib.smol_ssh_options_free(opts)
-        if err:
-            status = lib.smol_ssh_error_status(err)
-            message = lib.smol_ssh_error_message(err).decode("utf-8", "replace")
-            lib.smol_ssh_error_free(err)
-            raise_status(status, message)
+        _raise_error(err)
         self._handle = handle
 
     def _live(self):
@@ -436,11 +443,7 @@ class SSHClient:
         err = lib.smol_ssh_forward_local(self._live(), os.fsencode(listen), os.fsencode(host),
                                           _u32(port, "port"), _u32(max_connections, "max_connections"),
                                           ctypes.byref(handle))
-        if err:
-            status = lib.smol_ssh_error_status(err)
-            message = lib.smol_ssh_error_message(err).decode("utf-8", "replace")
-            lib.smol_ssh_error_free(err)
-            raise_status(status, message)
+        _raise_error(err)
         return Forward(handle)
 
     def close(self) -> None:

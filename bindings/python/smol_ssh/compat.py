@@ -108,11 +108,8 @@ def _host_key_options(given: Dict[str, Any]) -> Dict[str, Any]:
         return {}
     pinned = os.environ.get("SMOL_SSH_HOST_KEY", "").strip()
     if pinned:
-        # Several pins are allowed: a callback accepting any of them.
-        pins = {p.strip() for p in pinned.split(",") if p.strip()}
-        if len(pins) == 1:
-            return {"host_key_fingerprint": pins.pop()}
-        return {"host_key_callback": lambda _type, fingerprint, _key: fingerprint in pins}
+        # Several pins are allowed: a key with any of them is accepted.
+        return {"host_key_fingerprint": [p.strip() for p in pinned.split(",") if p.strip()]}
     policy = os.environ.get("SMOL_SSH_HOST_KEY_POLICY", "").strip()
     return {"host_key_policy": policy} if policy else {}
 

@@ -252,3 +252,15 @@ def test_ciphers_choose_the_cipher(caplog):
     assert any("cipher aes128-ctr" in r.getMessage() for r in caplog.records)
     with pytest.raises(smol_ssh.InvalidArgument):
         SSHClient(**guest(), ciphers="")
+
+
+def test_several_pins_accept_any_of_them():
+    g = guest()
+    wrong = "SHA256:" + "A" * 43
+    g["host_key_fingerprint"] = [wrong, g["host_key_fingerprint"]]
+    with SSHClient(**g) as c:
+        assert c.run("echo pinned").output == "pinned"
+    g["host_key_fingerprint"] = [wrong]
+    with SSHClient(**g) as c:
+        with pytest.raises(smol_ssh.HostKeyRejected):
+            c.run("true")
