@@ -1,5 +1,5 @@
 //! Warm `true` with the log function off (the default) and on (a function that counts the
-//! lines), from two smol-ssh clients of the same sshd, interleaved by round: the log costs
+//! lines), from two smol-ssh clients of the same sshd, alternating command by command: the log costs
 //! nothing when off, and nothing per command when on (it speaks only of connects, timeouts,
 //! kills and the like).
 
@@ -32,13 +32,12 @@ pub fn measure(sshd: &Sshd, rounds: usize, per_round: usize) -> (Vec<f64>, Vec<f
             client.run("true", &raw).expect("warm-up run");
         }
     }
-    for _ in 0..rounds {
+    // Alternating command by command, so that drift in the machine's load falls on both.
+    for _ in 0..rounds * per_round {
         for (client, samples) in [(&off, &mut off_ms), (&on, &mut on_ms)] {
-            for _ in 0..per_round {
-                let t = Instant::now();
-                assert!(client.run("true", &raw).expect("run").ok());
-                samples.push(t.elapsed().as_secs_f64() * 1e3);
-            }
+            let t = Instant::now();
+            assert!(client.run("true", &raw).expect("run").ok());
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
     (off_ms, on_ms, lines.load(Ordering::Relaxed))

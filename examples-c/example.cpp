@@ -73,6 +73,8 @@ int main() {
   smol_ssh::Result r = client.run("echo '  hello  '; echo oops >&2; exit 3");
   check(r.status() == smol_ssh::Status::ok && r.exit_code() == 3u && !r.ok(), "status and exit code");
   check(r.output() == "hello" && r.err() == "oops\n", "output and stderr");
+  check(client.run("printf '\\013 x \\013\\n'", 10s, smol_ssh::ShellMode::raw).output() == "x",
+        "output strips \\v as Python's bytes.strip() does");
 
   smol_ssh::Result t = client.run("sleep 5", 1s, smol_ssh::ShellMode::raw);
   check(t.status() == smol_ssh::Status::timeout && !t.exit_code(), "timeout");

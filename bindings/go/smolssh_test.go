@@ -346,3 +346,13 @@ func TestCloseEndsRunsInFlightAndLaterCallsFail(t *testing.T) {
 		t.Fatal("connected after Close")
 	}
 }
+
+func TestOutputStripsWhatPythonStrips(t *testing.T) {
+	r := Result{Stdout: []byte("\v\f\t x\vy \r\n\v")}
+	if r.Output() != "x\vy" {
+		t.Fatalf("%q", r.Output())
+	}
+	if (Result{Stdout: []byte("\xa0x\xa0")}).Output() != "\xa0x\xa0" {
+		t.Fatal("a byte Python's bytes.strip() keeps was stripped")
+	}
+}
