@@ -67,7 +67,7 @@ python="${PYTHON:-python3}"
 if command -v "$python" >/dev/null; then
   site=$("$python" scripts/python-site.py "$prefix")
   install -d "$dest$site/smol_ssh"
-  install -m 644 bindings/python/smol_ssh/*.py "$dest$site/smol_ssh/"
+  install -m 644 bindings/python/smol_ssh/*.py bindings/python/smol_ssh/py.typed "$dest$site/smol_ssh/"
   echo "install: Python package smol_ssh in $site"
 else
   echo "install: $python not found; the Python package was not installed" >&2

@@ -33,6 +33,8 @@ SMOL_SSH_TEST_INSTALLED=1 SMOL_SSH_EXPECT_LIBRARY="$work/venv/lib" suite "$work/
 echo "python: 4. a wheel in another fresh venv"
 "$work/venv/bin/pip" wheel -q --disable-pip-version-check --no-deps -w "$work/wheels" ./bindings/python
 wheel=$(ls "$work"/wheels/smol_ssh-*.whl)
+# One wheel for every Python 3 of the platform: the library is loaded with ctypes.
+case "$wheel" in *-py3-none-linux_*.whl) ;; *) echo "python: unexpected wheel tag: $wheel"; exit 1 ;; esac
 "$python" -m zipfile -l "$wheel" | grep -q 'smol_ssh/_libsmol_ssh.*\.so' \
   || { echo "python: the wheel does not hold the library"; exit 1; }
 "$python" -m venv --system-site-packages "$work/venv-wheel"

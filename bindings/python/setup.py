@@ -12,7 +12,7 @@ MANIFEST = os.path.normpath(os.path.join(HERE, "..", "..", "Cargo.toml"))
 
 extensions = []
 if os.environ.get("SMOL_SSH_BUNDLE", "1") != "0" and os.path.exists(MANIFEST):
-    from setuptools_rust import Binding, RustExtension
+    from setuptools_rust import Binding, RustExtension, Strip
 
     extensions.append(
         RustExtension(
@@ -22,9 +22,30 @@ if os.environ.get("SMOL_SSH_BUNDLE", "1") != "0" and os.path.exists(MANIFEST):
             # wheel carries it and the package loads it with ctypes.
             binding=Binding.NoBinding,
             debug=False,
+            strip=Strip.Debug,  # the wheel carries no debug info (8.8 MB -> 1.2 MB)
         )
     )
 elif os.environ.get("SMOL_SSH_BUNDLE", "1") != "0":
     print(f"smol_ssh: {MANIFEST} not found: not bundling the library", file=sys.stderr)
 
-setup(rust_extensions=extensions, zip_safe=False)
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1
+    from wheel.bdist_wheel import bdist_wheel
+
+
+class PlatformWheel(bdist_wheel):
+    """The bundled library is loaded with ctypes, not imported as an extension: one wheel
+    serves every Python 3 on the platform (py3-none-<platform>)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        self.root_is_pure = not extensions
+
+    def get_tag(self):
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
+cmdclass = {"bdist_wheel": PlatformWheel} if extensions else {}
+setup(rust_extensions=extensions, cmdclass=cmdclass, zip_safe=False)

@@ -16,7 +16,9 @@ loaded. An SSHClient may be used from many threads at once: calls release the GI
 wait.
 """
 
-from ._native import library_path
+__version__ = "0.1.0"
+
+from ._native import library_path  # noqa: E402
 from .client import CancelToken, Forward, Result, SSHClient, version
 from .errors import (
     AuthFailed,
@@ -54,4 +56,5 @@ __all__ = [
     "Forward",
     "version",
     "library_path",
+    "__version__",
 ]

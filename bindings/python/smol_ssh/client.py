@@ -225,7 +225,8 @@ class SSHClient:
 
         ``ciphers``: the ciphers to offer, most preferred first, comma-separated OpenSSH names
         ("aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"); None keeps libssh2's list.
-        ``logger``: a ``logging.Logger`` told what the client does on its own (connects and
+        ``logger``: a ``logging.Logger`` (or True for ``logging.getLogger("smol_ssh")``) told
+        what the client does on its own (connects and
         their errors, the host key seen, the identity used, reconnects, keepalive verdicts,
         timeouts and kills, wait_for_ssh probes at DEBUG), from the client's internal thread;
         its handlers must not block. None (the default) logs nothing and costs nothing. No
@@ -302,7 +303,9 @@ class SSHClient:
             lib.smol_ssh_options_set_max_output_bytes(opts, max(0, int(max_output_bytes)))
             if ciphers is not None:
                 lib.smol_ssh_options_set_ciphers(opts, enc(ciphers))
-            if logger is not None:
+            if logger is True:
+                logger = logging.getLogger("smol_ssh")
+            if logger is not None and logger is not False:
                 def tell(_user, level, message):
                     try:
                         level = _LOG_LEVELS.get(level, logging.INFO)
