@@ -14,6 +14,8 @@ SOVERSION := 0
 PREFIX ?= /usr/local
 DESTDIR ?=
 NATIVE_LIBS := target/native-static-libs
+# The Python `make install` puts the smol_ssh package under (its site-packages in PREFIX).
+PYTHON ?= python3
 
 export CBINDGEN_VERSION
 export CBINDGEN
@@ -44,7 +46,7 @@ $(NATIVE_LIBS): Cargo.toml Cargo.lock build.rs
 ## Python package; runs ldconfig as root for the system's library folders. See scripts/install.sh.
 install:
 	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) VERSION=$(VERSION) SOVERSION=$(SOVERSION) \
-		RELEASE_DIR=$(RELEASE_DIR) NATIVE_LIBS=$(NATIVE_LIBS) scripts/install.sh
+		RELEASE_DIR=$(RELEASE_DIR) NATIVE_LIBS=$(NATIVE_LIBS) PYTHON=$(PYTHON) scripts/install.sh
 
 ## Regenerates include/smol_ssh.h with the pinned cbindgen (commit the result).
 header: deps
