@@ -77,6 +77,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// ends its connection and joins its driver thread.
 pub struct Client {
     driver: Driver,
+    /// Idle SFTP sessions kept for the next file operation (see sftp/).
+    pub(crate) sftp: crate::sftp::Pool,
 }
 
 impl Client {
@@ -85,6 +87,7 @@ impl Client {
         config.validate()?;
         Ok(Client {
             driver: Driver::new(config)?,
+            sftp: crate::sftp::Pool::default(),
         })
     }
 

@@ -51,6 +51,21 @@ pub struct Config {
     /// The ciphers to offer, most preferred first, comma-separated in OpenSSH's names (e.g.
     /// "aes128-ctr,aes256-ctr"); `None` keeps libssh2's default order.
     pub ciphers: Option<String>,
+    /// How `put_file`/`get_file` and friends move files: `Auto` (the default) uses exec
+    /// channels (`cat`, `head`, `mv`) on POSIX guests and SFTP on `powershell`/`cmd` guests.
+    pub file_transfer: FileTransfer,
+}
+
+/// How files are moved (`Config::file_transfer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileTransfer {
+    /// Exec channels on POSIX guests (`shell_kind` `sh`), SFTP elsewhere.
+    #[default]
+    Auto,
+    /// Exec channels running `cat`, `head`, `chmod`, `mv` under `sh` (POSIX guests only).
+    Exec,
+    /// The guest sshd's `sftp` subsystem (any guest whose sshd offers it).
+    Sftp,
 }
 
 /// The default connect timeout of the reference client.
@@ -79,6 +94,7 @@ impl Config {
             keepalive_count_max: DEFAULT_KEEPALIVE_COUNT_MAX,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             ciphers: None,
+            file_transfer: FileTransfer::Auto,
             log: None,
             transport: crate::Transport::Tcp,
         }

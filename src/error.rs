@@ -31,11 +31,19 @@ pub enum ErrorKind {
     RemoteFailed,
     /// A file to fetch is larger than the caller's `max_bytes`; nothing was written.
     TooLarge,
+    /// A file operation's path does not exist on the guest (file operations and SFTP
+    /// transfers; the exec path says RemoteFailed).
+    NotFound,
+    /// The guest refused a file operation for lack of permission.
+    PermissionDenied,
+    /// A path that had to be a directory is not one (listing a file, a file where `mkdir`
+    /// needs a parent).
+    NotADirectory,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::InvalidArgument,
         ErrorKind::Timeout,
         ErrorKind::ConnectFailed,
@@ -47,6 +55,9 @@ impl ErrorKind {
         ErrorKind::Cancelled,
         ErrorKind::RemoteFailed,
         ErrorKind::TooLarge,
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotADirectory,
     ];
 
     /// A short, stable, human-readable name of the kind.
@@ -63,6 +74,9 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::RemoteFailed => "failed on the guest",
             ErrorKind::TooLarge => "larger than allowed",
+            ErrorKind::NotFound => "no such file or directory",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::NotADirectory => "not a directory",
         }
     }
 }

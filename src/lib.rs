@@ -25,6 +25,7 @@ mod hostkey;
 mod log;
 mod output;
 mod secret;
+mod sftp;
 pub mod shell;
 mod stream;
 mod transport;
@@ -34,8 +35,8 @@ mod wait;
 pub use cancel::CancelToken;
 pub use client::{Client, RunOptions, DEFAULT_RUN_TIMEOUT, MAX_COMMAND_BYTES};
 pub use config::{
-    Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX, DEFAULT_KEEPALIVE_INTERVAL,
-    DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
+    Config, FileTransfer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
+    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use forward::{Forward, ForwardAddr, ForwardOptions, ForwardStats};
@@ -43,6 +44,7 @@ pub use hostkey::{format_fingerprint, parse_fingerprint, HostKey, HostKeyCallbac
 pub use log::{LogCallback, LogLevel};
 pub use output::{Output, Stream};
 pub use secret::Secret;
+pub use sftp::{DirEntry, FileInfo, FileType};
 pub use shell::{ShellKind, ShellMode};
 pub use transport::{FdSource, Transport};
 pub use wait::{DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT};

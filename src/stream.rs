@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::driver::TunnelJob;
+use crate::driver::{TunnelJob, TunnelTarget};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{FdSource, Transport};
 
@@ -48,6 +48,22 @@ impl Client {
     /// `ChannelFailed`, and leaves the connection and its runs alone.
     pub fn open_stream(&self, host: &str, port: u16, timeout: Duration) -> Result<UnixStream> {
         let host = guest_target(host, port)?;
+        self.tunnel_stream(TunnelTarget::Tcp { host, port }, timeout)
+    }
+
+    /// A stream to the guest sshd's subsystem `name` ("sftp"), on a session channel of this
+    /// connection, as [`Client::open_stream`] gives streams. A refused subsystem is
+    /// `ChannelFailed`.
+    pub(crate) fn open_subsystem(
+        &self,
+        name: &'static str,
+        timeout: Duration,
+    ) -> Result<UnixStream> {
+        self.tunnel_stream(TunnelTarget::Subsystem(name), timeout)
+    }
+
+    /// One end of a socket pair whose other end the driver bridges to a channel to `target`.
+    fn tunnel_stream(&self, target: TunnelTarget, timeout: Duration) -> Result<UnixStream> {
         if timeout.is_zero() {
             return Err(Error::invalid("timeout must be positive"));
         }
@@ -59,8 +75,10 @@ impl Client {
         };
         let (ours, theirs) = UnixStream::pair().map_err(setup)?;
         crate::driver::set_nonblocking(theirs.as_raw_fd()).map_err(setup)?;
-        let tunnel = TunnelJob::new(host, port, theirs.into(), Arc::default());
-        self.open_tunnel(tunnel, timeout)?;
+        self.open_tunnel(
+            TunnelJob::to(target, theirs.into(), Arc::default()),
+            timeout,
+        )?;
         Ok(ours)
     }
 }

@@ -26,8 +26,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use crate::client::{Client, RunOptions};
+use crate::config::FileTransfer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Output, Stream};
+use crate::sftp::Source;
 use crate::shell::{push_posix_quoted, sh_c, ShellKind, ShellMode};
 
 /// What an upload sends.
@@ -38,7 +40,7 @@ enum Upload {
 }
 
 /// 128 random bits as hex, for temporary names nobody can plant a link at in advance.
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     let mut bytes = [0u8; 16];
     if fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
@@ -168,6 +170,15 @@ impl Client {
         )
     }
 
+    /// Whether transfers go over SFTP (see `Config::file_transfer`).
+    fn over_sftp(&self) -> bool {
+        match self.config().file_transfer {
+            FileTransfer::Auto => self.config().shell_kind != ShellKind::Sh,
+            FileTransfer::Exec => false,
+            FileTransfer::Sftp => true,
+        }
+    }
+
     fn put(
         &self,
         data: Upload,
@@ -178,6 +189,16 @@ impl Client {
     ) -> Result<String> {
         if remote.is_empty() {
             return Err(Error::invalid("remote path must not be empty"));
+        }
+        if self.over_sftp() {
+            let source = match &data {
+                Upload::Bytes(bytes) => Source::Bytes(bytes),
+                Upload::File(file) => Source::File(
+                    file.try_clone()
+                        .map_err(|e| Error::invalid(format!("cannot read local file: {e}")))?,
+                ),
+            };
+            return self.sftp_put(source, remote, name, mode, options);
         }
         let into_dir = match name {
             Some(name) => format!("p=\"${{p%/}}\"/{}", quoted(name)),
@@ -208,6 +229,14 @@ impl Client {
     pub fn get_bytes(&self, remote: &str, max_bytes: u64, options: &RunOptions) -> Result<Vec<u8>> {
         if remote.is_empty() {
             return Err(Error::invalid("remote path must not be empty"));
+        }
+        if self.over_sftp() {
+            let mut data = Vec::new();
+            self.sftp_get(remote, max_bytes, options, &mut |chunk| {
+                data.extend_from_slice(chunk);
+                Ok(())
+            })?;
+            return Ok(data);
         }
         // One byte past the limit tells "too large" from "exactly the limit"; `head` stops
         // reading there, so an enormous file is not read to its end.
@@ -297,6 +326,12 @@ impl Client {
         max_bytes: u64,
         options: &RunOptions,
     ) -> Result<u64> {
+        if self.over_sftp() {
+            return self.sftp_get(remote, max_bytes, options, &mut |chunk| {
+                file.write_all(chunk)
+                    .map_err(|e| Error::invalid(format!("cannot write local file: {e}")))
+            });
+        }
         self.check_posix_guest()?;
         let script = match max_bytes.checked_add(1) {
             Some(n) => format!("exec head -c {n} -- {}", quoted(remote)),

@@ -1,4 +1,5 @@
 //! File transfer against a real sshd: reference semantics, limits, bad input, 100 MB by SHA-256.
+//! Every test runs twice: over exec channels (`exec::`) and over SFTP (`sftp::`).
 
 mod support;
 
@@ -7,8 +8,44 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use smol_ssh::{ErrorKind, RunOptions};
-use support::{client, raw, Sshd};
+use smol_ssh::{Client, ErrorKind, FileTransfer, RunOptions};
+use support::{raw, Sshd};
+
+/// Each test, once per transfer path.
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod exec {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Exec) })*
+        }
+        mod sftp {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Sftp) })*
+        }
+    };
+}
+
+on_both_paths!(
+    put_file_into_a_directory_appends_the_name_and_keeps_the_mode,
+    bytes_both_ways_with_odd_names,
+    get_file_creates_parents_and_never_leaves_a_partial_file,
+    bad_input_and_guest_refusals_have_their_own_statuses,
+    a_100_mb_round_trip_is_exact_by_sha256,
+);
+
+/// A client of the fixture that moves files over `path`.
+fn client_for(sshd: &Sshd, path: FileTransfer) -> Client {
+    let mut cfg = support::config(sshd);
+    cfg.file_transfer = path;
+    Client::new(cfg).unwrap()
+}
+
+/// What a guest refusal is, per path: the exec path only knows the guest's words
+/// (RemoteFailed); SFTP says which.
+fn refusal(path: FileTransfer, sftp_kind: ErrorKind) -> ErrorKind {
+    match path {
+        FileTransfer::Sftp => sftp_kind,
+        _ => ErrorKind::RemoteFailed,
+    }
+}
 
 /// A directory both the tests and the guest account may write.
 fn shared_dir(sshd: &Sshd, name: &str) -> PathBuf {
@@ -35,10 +72,9 @@ fn opts() -> RunOptions {
     raw(60)
 }
 
-#[test]
-fn put_file_into_a_directory_appends_the_name_and_keeps_the_mode() {
+fn put_file_into_a_directory_appends_the_name_and_keeps_the_mode(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "rw");
     let local = sshd.dir().join("script.sh");
     fs::write(&local, b"#!/bin/sh\necho hi\n").unwrap();
@@ -61,10 +97,9 @@ fn put_file_into_a_directory_appends_the_name_and_keeps_the_mode() {
     assert_eq!(mode(&target), 0o751);
 }
 
-#[test]
-fn bytes_both_ways_with_odd_names() {
+fn bytes_both_ways_with_odd_names(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "rw");
     let remote = dir.join("it's a file with spaces & $signs");
     let data = b"\x00binary\xff\n".to_vec();
@@ -97,10 +132,9 @@ fn bytes_both_ways_with_odd_names() {
     );
 }
 
-#[test]
-fn get_file_creates_parents_and_never_leaves_a_partial_file() {
+fn get_file_creates_parents_and_never_leaves_a_partial_file(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "rw");
     let remote = dir.join("data.bin");
     fs::write(&remote, vec![7u8; 5000]).unwrap();
@@ -129,10 +163,9 @@ fn get_file_creates_parents_and_never_leaves_a_partial_file() {
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
 
-#[test]
-fn bad_input_and_guest_refusals_have_their_own_statuses() {
+fn bad_input_and_guest_refusals_have_their_own_statuses(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "rw");
     let missing_local = sshd.dir().join("no-such-local-file");
     let local_dir = sshd.dir().join("a-local-dir");
@@ -164,19 +197,30 @@ fn bad_input_and_guest_refusals_have_their_own_statuses() {
         let err = c
             .put_file(&local_file, no_write.to_str().unwrap(), &opts())
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::RemoteFailed, "{err}");
+        assert_eq!(
+            err.kind(),
+            refusal(path, ErrorKind::PermissionDenied),
+            "{err}"
+        );
         assert!(err.message().contains("ermission denied"), "{err}");
         let err = c
             .get_bytes(locked.to_str().unwrap(), 100, &opts())
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::RemoteFailed, "{err}");
+        assert_eq!(
+            err.kind(),
+            refusal(path, ErrorKind::PermissionDenied),
+            "{err}"
+        );
         assert!(err.message().contains("ermission denied"), "{err}");
     }
     let err = c
         .get_bytes(dir.join("nope").to_str().unwrap(), 100, &opts())
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::RemoteFailed, "{err}");
-    assert!(err.message().contains("No such file"), "{err}");
+    assert_eq!(err.kind(), refusal(path, ErrorKind::NotFound), "{err}");
+    assert!(
+        err.message().to_lowercase().contains("no such file"),
+        "{err}"
+    );
     let err = c
         .get_bytes(dir.to_str().unwrap(), 100, &opts())
         .unwrap_err();
@@ -185,7 +229,7 @@ fn bad_input_and_guest_refusals_have_their_own_statuses() {
     let err = c
         .get_file(dir.join("nope").to_str().unwrap(), &target, 100, &opts())
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::RemoteFailed);
+    assert_eq!(err.kind(), refusal(path, ErrorKind::NotFound));
     assert!(!target.exists());
     let err = c
         .get_file(dir.to_str().unwrap(), &local_dir, 100, &opts())
@@ -195,10 +239,9 @@ fn bad_input_and_guest_refusals_have_their_own_statuses() {
     assert_eq!(c.run("echo ok", &raw(10)).unwrap().stdout, b"ok\n");
 }
 
-#[test]
-fn a_100_mb_round_trip_is_exact_by_sha256() {
+fn a_100_mb_round_trip_is_exact_by_sha256(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "rw");
     let original = sshd.dir().join("original.bin");
     let data: Vec<u8> = (0..100_000_000u32)
@@ -219,11 +262,22 @@ fn a_100_mb_round_trip_is_exact_by_sha256() {
 }
 
 #[test]
-fn windows_guests_are_refused_for_file_transfer() {
+fn windows_guests_move_files_over_sftp_and_refuse_the_exec_path() {
     let sshd = Sshd::start();
+    let dir = shared_dir(&sshd, "rw");
     let mut cfg = support::config(&sshd);
     cfg.shell_kind = smol_ssh::ShellKind::PowerShell;
-    let c = smol_ssh::Client::new(cfg).unwrap();
+    // Auto: SFTP (the sshd here is Linux's, which SFTP does not mind).
+    let c = Client::new(cfg.clone()).unwrap();
+    let remote = dir.join("from-windows.txt");
+    c.put_bytes(b"hello", remote.to_str().unwrap(), 0o644, &opts())
+        .unwrap();
+    assert_eq!(
+        c.get_bytes(remote.to_str().unwrap(), 10, &opts()).unwrap(),
+        b"hello"
+    );
+    cfg.file_transfer = FileTransfer::Exec;
+    let c = Client::new(cfg).unwrap();
     let err = c.get_bytes("C:/x", 10, &opts()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
 }

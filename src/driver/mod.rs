@@ -31,7 +31,7 @@ pub(crate) use job::{deadline_after, Job, Request, RunJob};
 pub(crate) use poll::{readable_within, set_nonblocking, shut_down};
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};
-pub(crate) use tunnel::{Counters, TunnelJob};
+pub(crate) use tunnel::{Counters, Target as TunnelTarget, TunnelJob};
 pub(crate) use Submitter as DriverSubmitter;
 
 use crate::config::Config;

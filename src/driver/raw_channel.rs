@@ -212,6 +212,21 @@ impl RawChannel {
         .map(|r| r.map(|_| ()))
     }
 
+    /// Starts the subsystem `name` (a "subsystem" request, waiting for the server's answer).
+    pub(crate) fn subsystem(&mut self, name: &str) -> Step<()> {
+        // SAFETY: the channel is live; the strings outlive the call, which copies them.
+        self.call(|ch| unsafe {
+            sys::libssh2_channel_process_startup(
+                ch,
+                c"subsystem".as_ptr(),
+                9,
+                name.as_ptr().cast(),
+                name.len() as c_uint,
+            ) as isize
+        })
+        .map(|r| r.map(|_| ()))
+    }
+
     /// Writes to the command's stdin; `Some(n)`: n bytes taken (at most one packet, within the
     /// server's window). After `None`, call again with the same bytes.
     pub(crate) fn write(&mut self, data: &[u8]) -> Step<usize> {

@@ -39,12 +39,19 @@ pub(crate) struct Counters {
     pub failed: AtomicU64,
 }
 
-/// What a caller asks: a stream to `host`:`port` as seen from the guest, carried over `stream`.
-/// However it ends (opened and done, refused, expired in the queue, dropped with the client),
-/// it is counted once when it goes.
+/// What a tunnel's channel carries.
+pub(crate) enum Target {
+    /// A `direct-tcpip` channel: the guest's sshd connects to host:port.
+    Tcp { host: CString, port: u16 },
+    /// A session channel running a subsystem of the guest's sshd ("sftp").
+    Subsystem(&'static str),
+}
+
+/// What a caller asks: a stream to `host`:`port` as seen from the guest, or to a subsystem of
+/// its sshd, carried over `stream`. However it ends (opened and done, refused, expired in the
+/// queue, dropped with the client), it is counted once when it goes.
 pub(crate) struct TunnelJob {
-    host: CString,
-    port: u16,
+    target: Target,
     /// Our end, non-blocking.
     stream: OwnedFd,
     counters: Arc<Counters>,
@@ -53,9 +60,13 @@ pub(crate) struct TunnelJob {
 
 impl TunnelJob {
     pub(crate) fn new(host: CString, port: u16, stream: OwnedFd, counters: Arc<Counters>) -> Self {
+        Self::to(Target::Tcp { host, port }, stream, counters)
+    }
+
+    /// A tunnel to `target`.
+    pub(crate) fn to(target: Target, stream: OwnedFd, counters: Arc<Counters>) -> Self {
         TunnelJob {
-            host,
-            port,
+            target,
             stream,
             counters,
             opened: false,
@@ -125,6 +136,9 @@ pub(crate) struct Tunnel {
     channel: Option<RawChannel>,
     /// libssh2 holds this tunnel's open in progress (the session has one at a time).
     pub open_pending: bool,
+    /// A subsystem tunnel whose channel is open and whose subsystem request is not yet
+    /// answered (its caller is answered once it is).
+    starting: bool,
     to_guest: Pending,
     to_local: Pending,
     local_eof: bool,
@@ -144,6 +158,7 @@ impl Tunnel {
             spec,
             channel: None,
             open_pending: false,
+            starting: false,
             to_guest: Pending::default(),
             to_local: Pending::default(),
             local_eof: false,
@@ -157,11 +172,15 @@ impl Tunnel {
 
     /// "a stream to host:port through the guest", for messages.
     pub(crate) fn describe(&self) -> String {
-        format!(
-            "a stream to {}:{} through the guest",
-            self.spec.host.to_string_lossy(),
-            self.spec.port
-        )
+        match &self.spec.target {
+            Target::Tcp { host, port } => {
+                format!(
+                    "a stream to {}:{port} through the guest",
+                    host.to_string_lossy()
+                )
+            }
+            Target::Subsystem(name) => format!("its {name} subsystem"),
+        }
     }
 
     pub(crate) fn wants_channel(&self) -> bool {
@@ -175,7 +194,11 @@ impl Tunnel {
 
     /// Drives this tunnel's open. `Err` when the transport failed.
     pub(crate) fn open(&mut self, session: &ssh2::Session) -> Result<Opening, String> {
-        match RawChannel::open_direct_tcpip(session, &self.spec.host, self.spec.port) {
+        let opened = match &self.spec.target {
+            Target::Tcp { host, port } => RawChannel::open_direct_tcpip(session, host, *port),
+            Target::Subsystem(_) => RawChannel::open(session),
+        };
+        match opened {
             Ok(None) => {
                 self.open_pending = true;
                 Ok(Opening::Pending)
@@ -190,8 +213,14 @@ impl Tunnel {
                 self.channel = Some(channel);
                 self.spec.opened = true;
                 self.spec.counters.open.fetch_add(1, Ordering::Relaxed);
-                if let Some(job) = self.job.take() {
-                    job.finish(Ok(Output::default()));
+                match self.spec.target {
+                    // Answered once the subsystem runs (see `start`).
+                    Target::Subsystem(_) => self.starting = true,
+                    Target::Tcp { .. } => {
+                        if let Some(job) = self.job.take() {
+                            job.finish(Ok(Output::default()));
+                        }
+                    }
                 }
                 Ok(Opening::Open)
             }
@@ -237,9 +266,43 @@ impl Tunnel {
         channel
     }
 
+    /// Asks the guest's sshd to run the subsystem on the open channel; the caller is answered
+    /// when it does (or refuses: `ChannelFailed`, and the tunnel is done).
+    fn start(&mut self) -> Step {
+        let (Some(ch), Target::Subsystem(name)) = (self.channel.as_mut(), &self.spec.target) else {
+            unreachable!("only an open subsystem tunnel starts");
+        };
+        match ch.subsystem(name) {
+            Ok(None) => Step::Blocked,
+            Ok(Some(())) => {
+                self.starting = false;
+                if let Some(job) = self.job.take() {
+                    job.finish(Ok(Output::default()));
+                }
+                Step::Progress
+            }
+            Err(e) if e.is_channel_level() => {
+                let err = Error::new(
+                    ErrorKind::ChannelFailed,
+                    format!(
+                        "the guest's sshd refused its {name} subsystem (is `Subsystem {name}` \
+                         configured?): {}",
+                        e.message
+                    ),
+                );
+                self.fail(err);
+                Step::Done
+            }
+            Err(e) => Step::Transport(e.message),
+        }
+    }
+
     /// What to wait for on the local stream (none before the channel opens).
     pub(crate) fn interest(&self) -> Option<(RawFd, Interest)> {
         self.channel.as_ref()?;
+        if self.starting {
+            return None;
+        }
         let read = self.to_guest.is_empty() && !self.local_eof;
         let write = !self.to_local.is_empty();
         (read || write).then(|| {
@@ -258,6 +321,7 @@ impl Tunnel {
     pub(crate) fn wants_socket(&self) -> bool {
         match self.channel {
             None => true,
+            Some(_) if self.starting => true,
             Some(_) => {
                 (self.to_local.is_empty() && !self.remote_eof)
                     || (!self.to_guest.is_empty() && !self.broken)
@@ -267,6 +331,9 @@ impl Tunnel {
 
     /// Moves bytes both ways, a bounded share.
     pub(crate) fn step(&mut self) -> Step {
+        if self.starting {
+            return self.start();
+        }
         let Some(ch) = self.channel.as_mut() else {
             return Step::Blocked;
         };

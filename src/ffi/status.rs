@@ -39,6 +39,12 @@ pub enum smol_ssh_status {
     RemoteFailed = 10,
     /// The remote file is larger than the `max_bytes` asked for; nothing was written.
     TooLarge = 11,
+    /// The path does not exist on the guest (file operations and SFTP transfers).
+    NotFound = 12,
+    /// The guest refused the file operation for lack of permission.
+    PermissionDenied = 13,
+    /// A path that had to be a directory is not one.
+    NotADirectory = 14,
 }
 
 impl From<ErrorKind> for smol_ssh_status {
@@ -56,6 +62,9 @@ impl From<ErrorKind> for smol_ssh_status {
             ErrorKind::Cancelled => Cancelled,
             ErrorKind::RemoteFailed => RemoteFailed,
             ErrorKind::TooLarge => TooLarge,
+            ErrorKind::NotFound => NotFound,
+            ErrorKind::PermissionDenied => PermissionDenied,
+            ErrorKind::NotADirectory => NotADirectory,
         }
     }
 }

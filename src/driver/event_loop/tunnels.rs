@@ -108,8 +108,9 @@ impl Loop {
                 // other open waits behind it. The connection is replaced once its runs end.
                 self.retiring = true;
                 i += 1;
-            } else {
-                self.tunnels.remove(i).finish();
+            } else if let Some(channel) = self.tunnels.remove(i).finish() {
+                // Open, its subsystem not yet started: the channel is closed.
+                self.pool.close_later(channel, false, now);
             }
         }
     }
