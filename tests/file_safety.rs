@@ -1,6 +1,7 @@
 //! Transfers cannot be turned against the files of the guest or of the host: temporary files
 //! are made exclusively under unguessable names with owner-only modes, planted links are never
-//! followed, odd paths are paths, and a directory target is refused or handled.
+//! followed, odd paths are paths, and a directory target is refused or handled. Every test
+//! runs over exec channels and over SFTP.
 
 mod support;
 
@@ -10,8 +11,35 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
-use smol_ssh::{ErrorKind, RunOptions};
-use support::{client, raw, Sshd};
+use smol_ssh::{Client, ErrorKind, FileTransfer, RunOptions};
+use support::{raw, Sshd};
+
+/// Each test, once per transfer path.
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod exec {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Exec) })*
+        }
+        mod sftp {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Sftp) })*
+        }
+    };
+}
+
+on_both_paths!(
+    links_planted_for_the_old_temporary_names_catch_nothing,
+    a_link_at_the_target_is_replaced_not_followed,
+    the_temporary_file_is_never_readable_by_others_while_it_is_written,
+    odd_paths_are_paths_and_directories_are_refused,
+    downloads_never_follow_planted_links_and_are_owner_only,
+);
+
+/// A client of the fixture that moves files over `path`.
+fn client_for(sshd: &Sshd, path: FileTransfer) -> Client {
+    let mut cfg = support::config(sshd);
+    cfg.file_transfer = path;
+    Client::new(cfg).unwrap()
+}
 
 /// A directory both the tests and the guest account may write.
 fn shared_dir(sshd: &Sshd, name: &str) -> PathBuf {
@@ -38,10 +66,9 @@ fn last_pid() -> u32 {
         .unwrap()
 }
 
-#[test]
-fn links_planted_for_the_old_temporary_names_catch_nothing() {
+fn links_planted_for_the_old_temporary_names_catch_nothing(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "planted");
     let victim = dir.join("victim");
     fs::write(&victim, b"the victim's own bytes").unwrap();
@@ -60,10 +87,9 @@ fn links_planted_for_the_old_temporary_names_catch_nothing() {
     assert_eq!(mode(&victim), 0o666);
 }
 
-#[test]
-fn a_link_at_the_target_is_replaced_not_followed() {
+fn a_link_at_the_target_is_replaced_not_followed(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "link-target");
     let victim = dir.join("victim");
     fs::write(&victim, b"keep me").unwrap();
@@ -80,10 +106,9 @@ fn a_link_at_the_target_is_replaced_not_followed() {
     assert_eq!(fs::read(&victim).unwrap(), b"keep me");
 }
 
-#[test]
-fn the_temporary_file_is_never_readable_by_others_while_it_is_written() {
+fn the_temporary_file_is_never_readable_by_others_while_it_is_written(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "watch");
     let target = dir.join("secret.bin");
     let done = Arc::new(AtomicBool::new(false));
@@ -124,10 +149,9 @@ fn the_temporary_file_is_never_readable_by_others_while_it_is_written() {
     assert_eq!(mode(&target), 0o600);
 }
 
-#[test]
-fn odd_paths_are_paths_and_directories_are_refused() {
+fn odd_paths_are_paths_and_directories_are_refused(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let dir = shared_dir(&sshd, "odd");
     // put_bytes onto a directory: refused, nothing left in it.
     let err = c
@@ -159,10 +183,9 @@ fn odd_paths_are_paths_and_directories_are_refused() {
     assert_eq!(back, b"odd");
 }
 
-#[test]
-fn downloads_never_follow_planted_links_and_are_owner_only() {
+fn downloads_never_follow_planted_links_and_are_owner_only(path: FileTransfer) {
     let sshd = Sshd::start();
-    let c = client(&sshd);
+    let c = client_for(&sshd, path);
     let remote = shared_dir(&sshd, "remote").join("data");
     fs::write(&remote, b"from the guest").unwrap();
     fs::set_permissions(&remote, fs::Permissions::from_mode(0o644)).unwrap();
