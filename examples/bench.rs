@@ -112,6 +112,7 @@ fn orchestrate() {
     std::fs::create_dir_all(&build).unwrap();
     let sshd = support::Sshd::start_with(support::sshd::Options {
         extra_config: vec!["MaxStartups 2000".into(), "MaxSessions 20".into()],
+        ..Default::default()
     });
     let target = Target {
         host: "127.0.0.1".into(),

@@ -90,6 +90,18 @@ enum smol_ssh_status
    * The remote file is larger than the `max_bytes` asked for; nothing was written.
    */
   SMOL_SSH_STATUS_TOO_LARGE = 11,
+  /**
+   * The path does not exist on the guest (file operations and SFTP transfers).
+   */
+  SMOL_SSH_STATUS_NOT_FOUND = 12,
+  /**
+   * The guest refused the file operation for lack of permission.
+   */
+  SMOL_SSH_STATUS_PERMISSION_DENIED = 13,
+  /**
+   * A path that had to be a directory is not one.
+   */
+  SMOL_SSH_STATUS_NOT_A_DIRECTORY = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -186,6 +186,7 @@ fn an_oversized_data_packet_is_a_protocol_error() {
 fn a_spare_closed_by_sshd_channel_timeout_is_replaced() {
     let sshd = support::Sshd::start_with(support::sshd::Options {
         extra_config: vec!["ChannelTimeout session=1".into()],
+        ..Default::default()
     });
     runs_after_the_spare_was_closed(&support::client(&sshd), Duration::from_millis(2500));
 }

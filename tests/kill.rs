@@ -22,6 +22,7 @@ fn root_sshd() -> Option<(Sshd, Client)> {
     }
     let sshd = Sshd::start_with(Options {
         extra_config: vec!["AllowUsers root".into()],
+        ..Default::default()
     });
     let mut cfg = support::config(&sshd);
     cfg.user = "root".into();

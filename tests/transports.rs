@@ -93,6 +93,7 @@ fn hybrid_vsock_refusals_garbage_and_stalls_end_clearly_on_time() {
 fn ipv6_literals_with_or_without_brackets() {
     let sshd = Sshd::start_with(support::sshd::Options {
         extra_config: vec!["ListenAddress ::1".into()],
+        ..Default::default()
     });
     for host in ["::1", "[::1]"] {
         let mut cfg = support::config(&sshd);

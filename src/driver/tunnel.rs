@@ -187,6 +187,16 @@ impl Tunnel {
         self.channel.is_none()
     }
 
+    /// Whether this tunnel needs a session channel (a subsystem), not a direct-tcpip one.
+    pub(crate) fn needs_session(&self) -> bool {
+        matches!(self.spec.target, Target::Subsystem(_))
+    }
+
+    /// Whether this tunnel holds a session channel (open, or being opened).
+    pub(crate) fn holds_session(&self) -> bool {
+        self.needs_session() && (self.channel.is_some() || self.open_pending)
+    }
+
     /// The caller waiting for the open, while it waits.
     pub(crate) fn job(&self) -> Option<&Job> {
         self.job.as_ref()

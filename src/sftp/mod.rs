@@ -24,8 +24,9 @@ pub(crate) use transfer::Source;
 use crate::client::{Client, RunOptions};
 use crate::error::{Error, Result};
 
-/// Idle sessions kept per client.
-const IDLE_SESSIONS: usize = 2;
+/// Idle sessions kept per client (each holds one of the connection's session channels, see
+/// the driver's MAX_CHANNELS).
+const IDLE_SESSIONS: usize = 1;
 
 /// A client's idle SFTP sessions.
 #[derive(Default)]

@@ -65,7 +65,10 @@ pub struct DirEntry {
     pub info: FileInfo,
 }
 
-/// Why a bare SFTP failure happened, found with a stat of `path` (and of its parent).
+/// Why a bare SFTP failure happened, found with stats of `path` and its parents. OpenSSH's
+/// sftp-server reports ENOTDIR as "no such file", and every errno but ENOENT, ENOTDIR and
+/// EACCES as "failure": `want_dir` says what `path` had to be (a directory: Some(true), not
+/// one: Some(false)).
 fn explain(
     s: &mut Session,
     err: Error,
@@ -73,7 +76,7 @@ fn explain(
     limits: &Limits,
     want_dir: Option<bool>,
 ) -> Result<Error> {
-    if err.kind() != ErrorKind::RemoteFailed {
+    if !matches!(err.kind(), ErrorKind::RemoteFailed | ErrorKind::NotFound) {
         return Ok(err);
     }
     let found = match s.stat(path, true, limits) {
@@ -97,7 +100,29 @@ fn explain(
             ErrorKind::RemoteFailed,
             format!("{path}: is a directory (remove_dir removes directories)"),
         ),
-        _ => err,
+        (Some(_), _) => err,
+        // Not there: was a parent a file?
+        (None, _) => {
+            let parents = prefixes(path);
+            for prefix in &parents[..parents.len().saturating_sub(1)] {
+                match s.stat(prefix, true, limits) {
+                    Ok(a) if FileInfo::from_attrs(&a).is_dir() => continue,
+                    Ok(_) => {
+                        return Ok(Error::new(
+                            ErrorKind::NotADirectory,
+                            format!("{prefix}: not a directory (in {path})"),
+                        ))
+                    }
+                    Err(e)
+                        if e.kind() == ErrorKind::Timeout || e.kind() == ErrorKind::Cancelled =>
+                    {
+                        return Err(e)
+                    }
+                    Err(_) => break,
+                }
+            }
+            err
+        }
     })
 }
 
@@ -169,19 +194,17 @@ impl Client {
         self.with_sftp(format!("sftp mkdir {path}"), options, |s, limits| {
             if !parents {
                 return match mkdir_one(s, path, limits) {
-                    Err(e) if e.kind() == ErrorKind::RemoteFailed => {
-                        match s.stat(path, true, limits) {
-                            Ok(_) => Err(Error::new(
-                                ErrorKind::RemoteFailed,
-                                format!("{path}: already exists"),
-                            )),
-                            Err(_) => Err(match parent_of(path) {
-                                Some(parent) => explain(s, e, parent, limits, Some(true))?,
-                                None => e,
-                            }),
-                        }
+                    Err(e)
+                        if e.kind() == ErrorKind::RemoteFailed
+                            && s.stat(path, true, limits).is_ok() =>
+                    {
+                        Err(Error::new(
+                            ErrorKind::RemoteFailed,
+                            format!("{path}: already exists"),
+                        ))
                     }
-                    other => other,
+                    Err(e) => Err(explain(s, e, path, limits, None)?),
+                    ok => ok,
                 };
             }
             for prefix in prefixes(path) {
@@ -274,16 +297,6 @@ pub(crate) fn rename(s: &mut Session, from: &str, to: &str, limits: &Limits) -> 
     s.expect_ok(reply, from)
 }
 
-/// The parent of `path` ("/a" for "/a/b", None for "b" or "/").
-fn parent_of(path: &str) -> Option<&str> {
-    let trimmed = path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(0) => Some("/"),
-        Some(i) => Some(&trimmed[..i]),
-        None => None,
-    }
-}
-
 /// "a/b/c" -> "a", "a/b", "a/b/c"; "/x/y" -> "/x", "/x/y" (empty components skipped).
 fn prefixes(path: &str) -> Vec<&str> {
     let trimmed = path.trim_end_matches('/');
@@ -304,13 +317,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefixes_and_parents() {
+    fn prefixes_of_paths() {
         assert_eq!(prefixes("/a/b/c/"), vec!["/a", "/a/b", "/a/b/c"]);
         assert_eq!(prefixes("a//b"), vec!["a", "a//b"]);
         assert_eq!(prefixes("x"), vec!["x"]);
-        assert_eq!(parent_of("/a/b"), Some("/a"));
-        assert_eq!(parent_of("/a"), Some("/"));
-        assert_eq!(parent_of("b"), None);
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub fn is_root() -> bool {
 pub struct Options {
     /// Extra sshd_config lines.
     pub extra_config: Vec<String>,
+    /// No `Subsystem sftp` line: the server offers no SFTP.
+    pub without_sftp: bool,
 }
 
 /// A running sshd. Dropping it kills the server and every session process it started.
@@ -257,12 +259,14 @@ impl Sshd {
             "KbdInteractiveAuthentication no".into(),
             "PermitRootLogin prohibit-password".into(),
             format!("AllowUsers {}", self.user),
-            "Subsystem sftp internal-sftp".into(),
             "LogLevel VERBOSE".into(),
             "MaxStartups 200".into(),
             "PrintMotd no".into(),
             "PrintLastLog no".into(),
         ]);
+        if !self.options.without_sftp {
+            lines.push("Subsystem sftp internal-sftp".into());
+        }
         let path = d.join("sshd_config");
         fs::write(&path, lines.join("\n") + "\n").unwrap();
         path

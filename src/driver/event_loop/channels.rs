@@ -149,7 +149,7 @@ impl Loop {
         }
         let asking = self.liveness.as_mut().is_some_and(|l| l.should_ask(now));
         let want_spare = self.pool.wants_spare(now)
-            && self.active.len() < MAX_CHANNELS
+            && self.sessions_in_use() < MAX_CHANNELS
             && self.farewell.is_none();
         match self
             .pool

@@ -34,8 +34,9 @@ use crate::log::{self, LogLevel};
 use crate::output::Output;
 use crate::shell::ShellKind;
 
-/// Commands in flight at once on one connection; OpenSSH allows 10 sessions by default (the
-/// spare and a keepalive question fit beside them).
+/// Session channels in use at once on one connection: commands, and SFTP sessions (subsystem
+/// tunnels, an idle one included). OpenSSH allows 10 sessions by default (the spare and a
+/// keepalive question fit beside them).
 const MAX_CHANNELS: usize = 8;
 /// Size of the buffer channel reads go through (libssh2 packets carry at most 32 KiB).
 const READ_CHUNK: usize = 64 * 1024;
@@ -211,7 +212,7 @@ impl Loop {
             return;
         }
         while let Some(request) = self.queue.front() {
-            if matches!(request, Request::Run(..)) && self.active.len() >= MAX_CHANNELS {
+            if matches!(request, Request::Run(..)) && self.sessions_in_use() >= MAX_CHANNELS {
                 break;
             }
             match self.queue.pop_front().expect("front exists") {
@@ -229,6 +230,11 @@ impl Loop {
                 Request::Close(_) => unreachable!("close requests are handled at intake"),
             }
         }
+    }
+
+    /// Session channels held by commands and by subsystem tunnels (see `MAX_CHANNELS`).
+    fn sessions_in_use(&self) -> usize {
+        self.active.len() + self.tunnels.iter().filter(|t| t.holds_session()).count()
     }
 
     /// Ends a task with an error; its channel, if any, is closed in the background, and a

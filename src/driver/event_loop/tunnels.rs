@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::super::task::Task;
 use super::super::tunnel::{Opening, Step};
-use super::Loop;
+use super::{Loop, MAX_CHANNELS};
 use crate::error::{Error, ErrorKind};
 
 impl Loop {
@@ -20,13 +20,15 @@ impl Loop {
         if self.tunnels.is_empty() || self.pool.opening() {
             return Ok(None);
         }
+        let room = self.sessions_in_use() < MAX_CHANNELS;
         let i = match self.tunnels.iter().position(|t| t.open_pending) {
             Some(i) => i,
             None if self.active.iter().any(Task::wants_channel) => return Ok(None),
+            // A subsystem needs a session channel: it waits for room (see MAX_CHANNELS).
             None => match self
                 .tunnels
                 .iter()
-                .position(|t| t.wants_channel() && !t.failed())
+                .position(|t| t.wants_channel() && !t.failed() && (room || !t.needs_session()))
             {
                 Some(i) => i,
                 None => return Ok(None),
