@@ -674,6 +674,61 @@ int main(void) {
     snprintf(back, sizeof back, "%s/nested", dir);
     rmdir(back);
     remove(nested);
+
+    /* File operations (SFTP). */
+    {
+      smol_ssh_file_list *list = (smol_ssh_file_list *)&list; /* set to NULL by every call */
+      const smol_ssh_file_info *fi;
+      bool found = true;
+      char made[200], renamed[220];
+      r = smol_ssh_stat(client, remote, NULL, &list);
+      fi = smol_ssh_file_list_get(list, 0);
+      check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_file_list_len(list) == 1 && fi != NULL &&
+                fi->file_type == SMOL_SSH_FILE_TYPE_FILE && fi->has_size && fi->size == 4 &&
+                fi->has_permissions && fi->permissions == 0640 &&
+                strcmp(fi->name, remote) == 0 && smol_ssh_file_list_get(list, 1) == NULL,
+            "stat: type, size, permissions");
+      smol_ssh_result_free(r);
+      smol_ssh_file_list_free(list);
+      snprintf(made, sizeof made, "%s/a b/c", dir);
+      r = smol_ssh_mkdir(client, made, true, NULL);
+      check(r->status == SMOL_SSH_STATUS_OK, "mkdir with parents");
+      smol_ssh_result_free(r);
+      r = smol_ssh_list_dir(client, dir, NULL, &list);
+      check(r->status == SMOL_SSH_STATUS_OK && smol_ssh_file_list_len(list) == 2,
+            "list_dir: the file and the new directory");
+      smol_ssh_result_free(r);
+      smol_ssh_file_list_free(list);
+      r = smol_ssh_list_dir(client, remote, NULL, &list);
+      check(r->status == SMOL_SSH_STATUS_NOT_A_DIRECTORY && list == NULL,
+            "list_dir of a file: NOT_A_DIRECTORY, no list");
+      smol_ssh_result_free(r);
+      snprintf(renamed, sizeof renamed, "%s/-renamed 'x'", dir);
+      r = smol_ssh_rename(client, remote, renamed, NULL);
+      check(r->status == SMOL_SSH_STATUS_OK, "rename");
+      smol_ssh_result_free(r);
+      r = smol_ssh_exists(client, remote, NULL, &found);
+      check(r->status == SMOL_SSH_STATUS_OK && !found, "exists: the old name is gone");
+      smol_ssh_result_free(r);
+      r = smol_ssh_stat(client, remote, NULL, &list);
+      check(r->status == SMOL_SSH_STATUS_NOT_FOUND && list == NULL, "stat of nothing: NOT_FOUND");
+      smol_ssh_result_free(r);
+      r = smol_ssh_remove(client, renamed, NULL);
+      check(r->status == SMOL_SSH_STATUS_OK, "remove");
+      smol_ssh_result_free(r);
+      r = smol_ssh_remove_dir(client, made, NULL);
+      check(r->status == SMOL_SSH_STATUS_OK, "remove_dir");
+      smol_ssh_result_free(r);
+      snprintf(made, sizeof made, "%s/a b", dir);
+      r = smol_ssh_remove_dir(client, made, NULL);
+      smol_ssh_result_free(r);
+      check(is_invalid(smol_ssh_stat(client, NULL, NULL, NULL)) &&
+                is_invalid(smol_ssh_mkdir(NULL, made, false, NULL)) &&
+                is_invalid(smol_ssh_rename(client, made, NULL, NULL)) &&
+                smol_ssh_file_list_len(NULL) == 0 && smol_ssh_file_list_get(NULL, 0) == NULL,
+            "file operations with NULL arguments");
+      smol_ssh_file_list_free(NULL);
+    }
     remove(remote);
     rmdir(dir);
   }

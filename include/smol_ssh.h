@@ -253,6 +253,60 @@ typedef int32_t smol_ssh_log_level;
 #endif // __cplusplus
 
 /**
+ * How files move (`smol_ssh_options_set_file_transfer`).
+ */
+enum smol_ssh_file_transfer
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Exec channels on POSIX guests (shell kind sh), SFTP on powershell/cmd guests (the
+   * default).
+   */
+  SMOL_SSH_FILE_TRANSFER_AUTO = 0,
+  /**
+   * Exec channels running `cat`, `head`, `chmod` and `mv` (POSIX guests only).
+   */
+  SMOL_SSH_FILE_TRANSFER_EXEC = 1,
+  /**
+   * The guest sshd's `sftp` subsystem.
+   */
+  SMOL_SSH_FILE_TRANSFER_SFTP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smol_ssh_file_transfer smol_ssh_file_transfer;
+#else
+typedef int32_t smol_ssh_file_transfer;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What kind of file a path names (`smol_ssh_file_info.file_type`).
+ */
+enum smol_ssh_file_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  SMOL_SSH_FILE_TYPE_FILE = 0,
+  SMOL_SSH_FILE_TYPE_DIRECTORY = 1,
+  SMOL_SSH_FILE_TYPE_SYMLINK = 2,
+  /**
+   * A device, FIFO or socket, or a type the server did not say.
+   */
+  SMOL_SSH_FILE_TYPE_OTHER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smol_ssh_file_type smol_ssh_file_type;
+#else
+typedef int32_t smol_ssh_file_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Cancels runs from another thread. Made by `smol_ssh_cancel_new`, given to runs with
  * `smol_ssh_run_options_set_cancel`, triggered with `smol_ssh_cancel_trigger`, freed with
  * `smol_ssh_cancel_free` (run options keep their own reference, so freeing it only gives up
@@ -281,6 +335,12 @@ typedef struct smol_ssh_client smol_ssh_client;
  * Why `smol_ssh_new` failed: a status and a message. Freed with `smol_ssh_error_free`.
  */
 typedef struct smol_ssh_error smol_ssh_error;
+
+/**
+ * Files from `smol_ssh_stat` (one) or `smol_ssh_list_dir` (the directory's entries, without
+ * "." and ".."); freed by `smol_ssh_file_list_free`.
+ */
+typedef struct smol_ssh_file_list smol_ssh_file_list;
 
 /**
  * A running local forward, made by `smol_ssh_forward_local`, stopped and freed by
@@ -418,6 +478,38 @@ typedef struct smol_ssh_result {
  * value stops the command (the run then ends with SMOL_SSH_STATUS_CANCELLED).
  */
 typedef int32_t (*smol_ssh_output_fn)(void *user, int32_t stream, const uint8_t *data, size_t len);
+
+/**
+ * One file: its name (for `smol_ssh_stat`, the path asked about) and what the guest says of
+ * it. The library allocates it (fields are only ever appended); valid until its list is
+ * freed. `has_*` says whether the server sent the field that follows.
+ */
+typedef struct smol_ssh_file_info {
+  /**
+   * The name's bytes, NUL-terminated (`name_len` excludes the NUL).
+   */
+  const char *name;
+  size_t name_len;
+  /**
+   * A `smol_ssh_file_type`.
+   */
+  int32_t file_type;
+  bool has_size;
+  uint64_t size;
+  /**
+   * Permission bits (0o7777 of st_mode).
+   */
+  bool has_permissions;
+  uint32_t permissions;
+  /**
+   * Last modification, seconds since the Unix epoch.
+   */
+  bool has_modified;
+  uint64_t modified;
+  bool has_owner;
+  uint32_t uid;
+  uint32_t gid;
+} smol_ssh_file_info;
 
 /**
  * What a forward has carried so far (see `smol_ssh_forward_get_stats`).
@@ -563,6 +655,17 @@ smol_ssh_status smol_ssh_options_set_connect_timeout_ms(struct smol_ssh_options 
  */
 smol_ssh_status smol_ssh_options_set_shell_kind(struct smol_ssh_options *options,
                                                 int32_t shell_kind);
+
+/**
+ * How `smol_ssh_put_file` and the other transfers move files: a `smol_ssh_file_transfer`
+ * (`AUTO`, the default: exec channels on POSIX guests, SFTP on powershell/cmd guests; `EXEC`;
+ * `SFTP`). File operations (`smol_ssh_stat`, ...) always use SFTP.
+ *
+ * # Safety
+ * `options`: NULL or live.
+ */
+smol_ssh_status smol_ssh_options_set_file_transfer(struct smol_ssh_options *options,
+                                                   int32_t file_transfer);
 
 /**
  * Pins a host key: accept only keys with one of the fingerprints pinned so far (OpenSSH
@@ -1017,6 +1120,114 @@ struct smol_ssh_result *smol_ssh_get_bytes(struct smol_ssh_client *client,
                                            const char *remote,
                                            uint64_t max_bytes,
                                            const struct smol_ssh_run_options *options);
+
+/**
+ * What the guest says about `path` (symbolic links followed). On success `*info_out` (if not
+ * NULL) is a list of one, named `path`. NOT_FOUND when nothing is there.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `path`: NULL or NUL-terminated; `info_out`: NULL or
+ * writable (set to NULL unless the call succeeds).
+ */
+struct smol_ssh_result *smol_ssh_stat(struct smol_ssh_client *client,
+                                      const char *path,
+                                      const struct smol_ssh_run_options *options,
+                                      struct smol_ssh_file_list **info_out);
+
+/**
+ * The entries of the directory `path` (without "." and ".."), in `*list_out` (if not NULL)
+ * on success. A file is NOT_A_DIRECTORY; a missing path NOT_FOUND.
+ *
+ * # Safety
+ * As for `smol_ssh_stat`.
+ */
+struct smol_ssh_result *smol_ssh_list_dir(struct smol_ssh_client *client,
+                                          const char *path,
+                                          const struct smol_ssh_run_options *options,
+                                          struct smol_ssh_file_list **list_out);
+
+/**
+ * Whether `path` exists (symbolic links followed), in `*exists_out` (if not NULL). Errors
+ * other than "not found" are errors.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `path`: NULL or NUL-terminated; `exists_out`: NULL or
+ * writable.
+ */
+struct smol_ssh_result *smol_ssh_exists(struct smol_ssh_client *client,
+                                        const char *path,
+                                        const struct smol_ssh_run_options *options,
+                                        bool *exists_out);
+
+/**
+ * Makes the directory `path`; with `parents`, its missing parents too, and an existing
+ * directory is fine (`mkdir -p`). A file in the way is NOT_A_DIRECTORY.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `path`: NULL or NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_mkdir(struct smol_ssh_client *client,
+                                       const char *path,
+                                       bool parents,
+                                       const struct smol_ssh_run_options *options);
+
+/**
+ * Removes the file (or symbolic link) `path`; a directory is REMOTE_FAILED.
+ *
+ * # Safety
+ * As for `smol_ssh_mkdir`.
+ */
+struct smol_ssh_result *smol_ssh_remove(struct smol_ssh_client *client,
+                                        const char *path,
+                                        const struct smol_ssh_run_options *options);
+
+/**
+ * Removes the empty directory `path`; a file is NOT_A_DIRECTORY, a directory with entries
+ * REMOTE_FAILED.
+ *
+ * # Safety
+ * As for `smol_ssh_mkdir`.
+ */
+struct smol_ssh_result *smol_ssh_remove_dir(struct smol_ssh_client *client,
+                                            const char *path,
+                                            const struct smol_ssh_run_options *options);
+
+/**
+ * Renames `from` to `to`, replacing `to` atomically where the guest's server can
+ * (OpenSSH's posix-rename).
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `from`, `to`: NULL or NUL-terminated.
+ */
+struct smol_ssh_result *smol_ssh_rename(struct smol_ssh_client *client,
+                                        const char *from,
+                                        const char *to,
+                                        const struct smol_ssh_run_options *options);
+
+/**
+ * How many files `list` holds (0 for NULL).
+ *
+ * # Safety
+ * `list` is NULL or live.
+ */
+size_t smol_ssh_file_list_len(const struct smol_ssh_file_list *list);
+
+/**
+ * The `index`th file of `list`, valid until the list is freed; NULL when out of range.
+ *
+ * # Safety
+ * `list` is NULL or live.
+ */
+const struct smol_ssh_file_info *smol_ssh_file_list_get(const struct smol_ssh_file_list *list,
+                                                        size_t index);
+
+/**
+ * Frees a list; NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or a list not yet freed.
+ */
+void smol_ssh_file_list_free(struct smol_ssh_file_list *list);
 
 /**
  * Opens a stream to `host`:`port` as the guest sees them ("127.0.0.1" is the guest itself),

@@ -2,8 +2,10 @@
 //! unknown value is an INVALID_ARGUMENT naming the type) and turned into the core's type.
 #![allow(non_camel_case_types)]
 
+use crate::config::FileTransfer;
 use crate::error::Error;
 use crate::log::LogLevel;
+use crate::sftp::FileType;
 use crate::shell::{ShellKind, ShellMode};
 use crate::Stream;
 
@@ -131,6 +133,53 @@ impl From<LogLevel> for smol_ssh_log_level {
             LogLevel::Warning => smol_ssh_log_level::Warning,
             LogLevel::Error => smol_ssh_log_level::Error,
             LogLevel::Debug => smol_ssh_log_level::Debug,
+        }
+    }
+}
+
+/// How files move (`smol_ssh_options_set_file_transfer`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_file_transfer {
+    /// Exec channels on POSIX guests (shell kind sh), SFTP on powershell/cmd guests (the
+    /// default).
+    Auto = 0,
+    /// Exec channels running `cat`, `head`, `chmod` and `mv` (POSIX guests only).
+    Exec = 1,
+    /// The guest sshd's `sftp` subsystem.
+    Sftp = 2,
+}
+
+from_i32!(smol_ssh_file_transfer { 0 => Auto, 1 => Exec, 2 => Sftp });
+
+impl From<smol_ssh_file_transfer> for FileTransfer {
+    fn from(t: smol_ssh_file_transfer) -> Self {
+        match t {
+            smol_ssh_file_transfer::Auto => FileTransfer::Auto,
+            smol_ssh_file_transfer::Exec => FileTransfer::Exec,
+            smol_ssh_file_transfer::Sftp => FileTransfer::Sftp,
+        }
+    }
+}
+
+/// What kind of file a path names (`smol_ssh_file_info.file_type`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug)]
+pub enum smol_ssh_file_type {
+    File = 0,
+    Directory = 1,
+    Symlink = 2,
+    /// A device, FIFO or socket, or a type the server did not say.
+    Other = 3,
+}
+
+impl From<FileType> for smol_ssh_file_type {
+    fn from(t: FileType) -> Self {
+        match t {
+            FileType::File => smol_ssh_file_type::File,
+            FileType::Directory => smol_ssh_file_type::Directory,
+            FileType::Symlink => smol_ssh_file_type::Symlink,
+            FileType::Other => smol_ssh_file_type::Other,
         }
     }
 }

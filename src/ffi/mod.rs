@@ -10,7 +10,8 @@
 #![allow(clippy::missing_safety_doc)] // each function's `# Safety` section says it
 
 // In the order the header reads (cbindgen follows it): statuses and errors, the enums, the
-// options, the client and its runs, their results, run options and cancel tokens, transfers.
+// options, the client and its runs, their results, run options and cancel tokens, transfers,
+// file operations.
 pub mod status;
 pub mod error;
 pub mod enums;
@@ -21,6 +22,7 @@ pub mod result;
 pub mod run_options;
 pub mod cancel;
 pub mod transfer;
+pub mod files;
 pub mod stream;
 mod boundary;
 mod setter;

@@ -5,7 +5,9 @@ use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
 use super::boundary::{free_boxed, guard, opt_str_arg, str_arg};
-use super::enums::{smol_ssh_host_key_policy, smol_ssh_log_level, smol_ssh_shell_kind};
+use super::enums::{
+    smol_ssh_file_transfer, smol_ssh_host_key_policy, smol_ssh_log_level, smol_ssh_shell_kind,
+};
 use super::setter::{self, Sticky};
 use super::status::smol_ssh_status;
 use crate::config::{self, Config};
@@ -225,6 +227,25 @@ pub unsafe extern "C" fn smol_ssh_options_set_shell_kind(
     };
     // SAFETY: `options` is NULL or live, per the contract.
     unsafe { set(options, "shell_kind", apply) }
+}
+
+/// How `smol_ssh_put_file` and the other transfers move files: a `smol_ssh_file_transfer`
+/// (`AUTO`, the default: exec channels on POSIX guests, SFTP on powershell/cmd guests; `EXEC`;
+/// `SFTP`). File operations (`smol_ssh_stat`, ...) always use SFTP.
+///
+/// # Safety
+/// `options`: NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_options_set_file_transfer(
+    options: *mut smol_ssh_options,
+    file_transfer: i32,
+) -> smol_ssh_status {
+    let apply = |c: &mut Config| -> Result<(), Error> {
+        c.file_transfer = smol_ssh_file_transfer::try_from(file_transfer)?.into();
+        Ok(())
+    };
+    // SAFETY: `options` is NULL or live, per the contract.
+    unsafe { set(options, "file_transfer", apply) }
 }
 
 /// Pins a host key: accept only keys with one of the fingerprints pinned so far (OpenSSH

@@ -40,7 +40,7 @@ fn bytes_result(bytes: Vec<u8>) -> Output {
 ///
 /// # Safety
 /// As for every function below.
-unsafe fn transfer(
+pub(super) unsafe fn transfer(
     client: *mut smol_ssh_client,
     options: *const smol_ssh_run_options,
     body: impl FnOnce(&crate::Client, &RunOptions) -> Result<Vec<u8>, Error>,
