@@ -19,7 +19,7 @@ wait.
 __version__ = "0.1.0"
 
 from ._native import library_path  # noqa: E402
-from .client import CancelToken, Forward, Result, SSHClient, version
+from .client import CancelToken, FileInfo, Forward, Result, SSHClient, version
 from .errors import (
     AuthFailed,
     Cancelled,
@@ -34,6 +34,9 @@ from .errors import (
     SSHConnectionError,
     Timeout,
     TooLarge,
+    NotFound,
+    PermissionDenied,
+    NotADirectory,
 )
 
 __all__ = [
@@ -52,6 +55,10 @@ __all__ = [
     "Cancelled",
     "RemoteFailed",
     "TooLarge",
+    "NotFound",
+    "PermissionDenied",
+    "NotADirectory",
+    "FileInfo",
     "CancelToken",
     "Forward",
     "version",

@@ -61,6 +61,24 @@ class CForwardStats(Structure):
                 ("connections", "active", "failed", "bytes_to_guest", "bytes_from_guest")]
 
 
+class CFileInfo(Structure):
+    # Mirrors smol_ssh_file_info (fields are only ever appended).
+    _fields_ = [
+        ("name", c_char_p),
+        ("name_len", c_size_t),
+        ("file_type", c_int32),
+        ("has_size", c_bool),
+        ("size", c_uint64),
+        ("has_permissions", c_bool),
+        ("permissions", c_uint32),
+        ("has_modified", c_bool),
+        ("modified", c_uint64),
+        ("has_owner", c_bool),
+        ("uid", c_uint32),
+        ("gid", c_uint32),
+    ]
+
+
 # int32_t (*)(void *user): a connected descriptor the library then owns, or -1
 FD_FN = ctypes.CFUNCTYPE(c_int32, c_void_p)
 
@@ -165,6 +183,17 @@ def _load() -> "tuple[ctypes.CDLL, str]":
         "smol_ssh_put_bytes": ([c_void_p, c_char_p, c_size_t, c_char_p, c_uint32, c_void_p], POINTER(CResult)),
         "smol_ssh_get_file": ([c_void_p, c_char_p, c_char_p, c_uint64, c_void_p], POINTER(CResult)),
         "smol_ssh_get_bytes": ([c_void_p, c_char_p, c_uint64, c_void_p], POINTER(CResult)),
+        "smol_ssh_options_set_file_transfer": ([c_void_p, c_int32], c_int32),
+        "smol_ssh_stat": ([c_void_p, c_char_p, c_void_p, POINTER(c_void_p)], POINTER(CResult)),
+        "smol_ssh_list_dir": ([c_void_p, c_char_p, c_void_p, POINTER(c_void_p)], POINTER(CResult)),
+        "smol_ssh_exists": ([c_void_p, c_char_p, c_void_p, POINTER(c_bool)], POINTER(CResult)),
+        "smol_ssh_mkdir": ([c_void_p, c_char_p, c_bool, c_void_p], POINTER(CResult)),
+        "smol_ssh_remove": ([c_void_p, c_char_p, c_void_p], POINTER(CResult)),
+        "smol_ssh_remove_dir": ([c_void_p, c_char_p, c_void_p], POINTER(CResult)),
+        "smol_ssh_rename": ([c_void_p, c_char_p, c_char_p, c_void_p], POINTER(CResult)),
+        "smol_ssh_file_list_len": ([c_void_p], c_size_t),
+        "smol_ssh_file_list_get": ([c_void_p, c_size_t], POINTER(CFileInfo)),
+        "smol_ssh_file_list_free": ([c_void_p], None),
     }
     for name, (args, ret) in sig.items():
         try:

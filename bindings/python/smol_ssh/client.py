@@ -21,6 +21,11 @@ _SHELL_MODES = {"login": 0, "raw": 1}
 _HOST_KEY_POLICIES = {"known_hosts": 0, "accept_first": 1, "accept_any": 2}
 
 
+# How files move (smol_ssh_file_transfer): "auto" (exec channels on sh guests, SFTP on
+# powershell/cmd guests), "exec", "sftp".
+_FILE_TRANSFERS = {"auto": 0, "exec": 1, "sftp": 2}
+_FILE_TYPES = {0: "file", 1: "directory", 2: "symlink", 3: "other"}
+
 # The library's log levels (smol_ssh_log_level) as the logging module's.
 _LOG_LEVELS = {0: logging.INFO, 1: logging.WARNING, 2: logging.ERROR, 3: logging.DEBUG}
 
@@ -48,6 +53,36 @@ class CancelToken:
 def version() -> str:
     """The library's version."""
     return lib.smol_ssh_version().decode()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the guest says about a file (``stat``, ``list_dir``). ``type`` is "file",
+    "directory", "symlink" or "other"; other fields are None when the server did not say."""
+
+    name: str
+    type: str
+    size: Optional[int]
+    permissions: Optional[int]
+    modified: Optional[int]
+    uid: Optional[int]
+    gid: Optional[int]
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type == "directory"
+
+
+def _file_info(fi) -> FileInfo:
+    return FileInfo(
+        name=os.fsdecode(ctypes.string_at(fi.name, fi.name_len)),
+        type=_FILE_TYPES.get(fi.file_type, "other"),
+        size=fi.size if fi.has_size else None,
+        permissions=fi.permissions if fi.has_permissions else None,
+        modified=fi.modified if fi.has_modified else None,
+        uid=fi.uid if fi.has_owner else None,
+        gid=fi.gid if fi.has_owner else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -212,6 +247,7 @@ class SSHClient:
         jump: Optional[tuple] = None,
         ciphers: Optional[str] = None,
         logger: Optional[logging.Logger] = None,
+        file_transfer: str = "auto",
     ):
         """How the guest's sshd is reached: at most one of ``unix_socket`` (a socket the VMM
         or a helper exposes), ``hybrid_vsock`` (Firecracker's or Cloud Hypervisor's socket,
@@ -230,7 +266,10 @@ class SSHClient:
         their errors, the host key seen, the identity used, reconnects, keepalive verdicts,
         timeouts and kills, wait_for_ssh probes at DEBUG), from the client's internal thread;
         its handlers must not block. None (the default) logs nothing and costs nothing. No
-        message carries a secret or a command line."""
+        message carries a secret or a command line.
+        ``file_transfer``: how put_file/get_file move files: "auto" (exec channels on POSIX
+        guests, SFTP on powershell/cmd guests), "exec" or "sftp". File operations (stat,
+        list_dir, ...) always use SFTP."""
         self._handle = None
         chosen = [n for n, v in (("unix_socket", unix_socket), ("hybrid_vsock", hybrid_vsock),
                                  ("vsock_cid", vsock_cid), ("dial", dial), ("jump", jump))
@@ -239,6 +278,8 @@ class SSHClient:
             raise InvalidArgument(1, f"choose one transport, not {' and '.join(chosen)}")
         if shell_kind not in _SHELL_KINDS:
             raise InvalidArgument(1, f"shell_kind must be one of {sorted(_SHELL_KINDS)}")
+        if file_transfer not in _FILE_TRANSFERS:
+            raise InvalidArgument(1, f"file_transfer must be one of {sorted(_FILE_TRANSFERS)}")
         if host_key_policy not in _HOST_KEY_POLICIES:
             raise InvalidArgument(1, f"host_key_policy must be one of {sorted(_HOST_KEY_POLICIES)}")
         if not isinstance(port, int) or not 0 < port < 65536:
@@ -303,6 +344,7 @@ class SSHClient:
             lib.smol_ssh_options_set_max_output_bytes(opts, max(0, int(max_output_bytes)))
             if ciphers is not None:
                 lib.smol_ssh_options_set_ciphers(opts, enc(ciphers))
+            lib.smol_ssh_options_set_file_transfer(opts, _FILE_TRANSFERS[file_transfer])
             if logger is True:
                 logger = logging.getLogger("smol_ssh")
             if logger is not None and logger is not False:
@@ -401,6 +443,62 @@ class SSHClient:
     def get_bytes(self, remote: str, max_bytes: int = 2**64 - 1, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> bytes:
         """Reads the file ``remote`` (at most ``max_bytes``, else TooLarge)."""
         return self._transfer(lib.smol_ssh_get_bytes, os.fsencode(remote), max_bytes, timeout=timeout, cancel=cancel)
+
+    # File operations, over SFTP (no shell on the guest needed). Each takes ``timeout`` and
+    # ``cancel`` as transfers do; failures raise NotFound, PermissionDenied, NotADirectory or
+    # RemoteFailed (a guest whose sshd has no sftp subsystem: ChannelFailed).
+
+    def _file_call(self, call, *args, timeout: float, cancel: Optional[CancelToken]) -> None:
+        with _RunOptions(timeout, "raw", None, None, cancel) as opts:
+            status, message, _ = _take(call(self._live(), *args, opts.ptr))
+        if status != 0:
+            raise_status(status, message)
+
+    def _listing(self, call, path: str, timeout: float, cancel: Optional[CancelToken]) -> list:
+        out = c_void_p()
+        with _RunOptions(timeout, "raw", None, None, cancel) as opts:
+            status, message, _ = _take(call(self._live(), os.fsencode(path), opts.ptr, ctypes.byref(out)))
+        if status != 0:
+            raise_status(status, message)
+        try:
+            return [_file_info(lib.smol_ssh_file_list_get(out, i).contents)
+                    for i in range(lib.smol_ssh_file_list_len(out))]
+        finally:
+            lib.smol_ssh_file_list_free(out)
+
+    def stat(self, path: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> FileInfo:
+        """What the guest says about ``path`` (symbolic links followed)."""
+        return self._listing(lib.smol_ssh_stat, path, timeout, cancel)[0]
+
+    def list_dir(self, path: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> list:
+        """The entries of the directory ``path`` (FileInfo each; no "." and "..")."""
+        return self._listing(lib.smol_ssh_list_dir, path, timeout, cancel)
+
+    def exists(self, path: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> bool:
+        """Whether ``path`` exists (symbolic links followed)."""
+        found = ctypes.c_bool(False)
+        with _RunOptions(timeout, "raw", None, None, cancel) as opts:
+            status, message, _ = _take(lib.smol_ssh_exists(self._live(), os.fsencode(path), opts.ptr,
+                                                           ctypes.byref(found)))
+        if status != 0:
+            raise_status(status, message)
+        return bool(found.value)
+
+    def mkdir(self, path: str, parents: bool = False, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> None:
+        """Makes the directory ``path`` (with ``parents``, as ``mkdir -p``)."""
+        self._file_call(lib.smol_ssh_mkdir, os.fsencode(path), bool(parents), timeout=timeout, cancel=cancel)
+
+    def remove(self, path: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> None:
+        """Removes the file (or symbolic link) ``path``."""
+        self._file_call(lib.smol_ssh_remove, os.fsencode(path), timeout=timeout, cancel=cancel)
+
+    def remove_dir(self, path: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> None:
+        """Removes the empty directory ``path``."""
+        self._file_call(lib.smol_ssh_remove_dir, os.fsencode(path), timeout=timeout, cancel=cancel)
+
+    def rename(self, src: str, dst: str, timeout: float = 60.0, cancel: Optional[CancelToken] = None) -> None:
+        """Renames ``src`` to ``dst``, replacing ``dst`` atomically where the guest can."""
+        self._file_call(lib.smol_ssh_rename, os.fsencode(src), os.fsencode(dst), timeout=timeout, cancel=cancel)
 
     def wait_for_ssh(self, timeout: float = 60.0, interval: float = 0.1) -> None:
         """Waits until the guest answers with an SSH banner and a full connect succeeds."""

@@ -66,6 +66,18 @@ class TooLarge(SmolSSHError):
     """The remote file is larger than max_bytes; nothing was written."""
 
 
+class NotFound(RemoteFailed, FileNotFoundError):
+    """The path does not exist on the guest (file operations and SFTP transfers)."""
+
+
+class PermissionDenied(RemoteFailed, PermissionError):
+    """The guest refused a file operation for lack of permission."""
+
+
+class NotADirectory(RemoteFailed, NotADirectoryError):
+    """A path that had to be a directory is not one."""
+
+
 ERRORS = {
     1: InvalidArgument,
     2: Timeout,
@@ -78,6 +90,9 @@ ERRORS = {
     9: Cancelled,
     10: RemoteFailed,
     11: TooLarge,
+    12: NotFound,
+    13: PermissionDenied,
+    14: NotADirectory,
 }
 
 
