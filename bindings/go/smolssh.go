@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"runtime/cgo"
@@ -58,6 +59,9 @@ const (
 	StatusCancelled       Status = C.SMOL_SSH_STATUS_CANCELLED
 	StatusRemoteFailed    Status = C.SMOL_SSH_STATUS_REMOTE_FAILED
 	StatusTooLarge        Status = C.SMOL_SSH_STATUS_TOO_LARGE
+	StatusNotFound        Status = C.SMOL_SSH_STATUS_NOT_FOUND
+	StatusPermission      Status = C.SMOL_SSH_STATUS_PERMISSION_DENIED
+	StatusNotADirectory   Status = C.SMOL_SSH_STATUS_NOT_A_DIRECTORY
 )
 
 func (s Status) String() string { return C.GoString(C.smol_ssh_status_str(C.int32_t(s))) }
@@ -76,6 +80,11 @@ var (
 	ErrCancelled       = errors.New("smolssh: cancelled")
 	ErrRemoteFailed    = errors.New("smolssh: failed on the guest")
 	ErrTooLarge        = errors.New("smolssh: larger than allowed")
+	// ErrNotFound, ErrPermissionDenied and ErrNotADirectory come from file operations and
+	// SFTP transfers; they also match ErrRemoteFailed, and fs.ErrNotExist / fs.ErrPermission.
+	ErrNotFound         = errors.New("smolssh: no such file or directory")
+	ErrPermissionDenied = errors.New("smolssh: permission denied")
+	ErrNotADirectory    = errors.New("smolssh: not a directory")
 )
 
 var sentinels = map[Status]error{
@@ -90,6 +99,9 @@ var sentinels = map[Status]error{
 	StatusCancelled:       ErrCancelled,
 	StatusRemoteFailed:    ErrRemoteFailed,
 	StatusTooLarge:        ErrTooLarge,
+	StatusNotFound:        ErrNotFound,
+	StatusPermission:      ErrPermissionDenied,
+	StatusNotADirectory:   ErrNotADirectory,
 }
 
 // Error is a failed call: its status, the library's message and, for a run that failed after
@@ -112,6 +124,14 @@ func (e *Error) Is(target error) bool {
 	}
 	if e.Status == StatusCancelled && target == context.Canceled && e.byContext {
 		return true
+	}
+	switch e.Status {
+	case StatusNotFound, StatusPermission, StatusNotADirectory:
+		if target == ErrRemoteFailed ||
+			(e.Status == StatusNotFound && target == fs.ErrNotExist) ||
+			(e.Status == StatusPermission && target == fs.ErrPermission) {
+			return true
+		}
 	}
 	return sentinels[e.Status] == target
 }
@@ -183,6 +203,10 @@ type Options struct {
 	// client must stay open while this one is used; closing it fails later connects.
 	Jump *Jump
 
+	// FileTransfer chooses how PutFile, GetFile and friends move files (FileTransferAuto, the
+	// default: exec channels on POSIX guests, SFTP on PowerShell/cmd guests). File
+	// operations (Stat, ListDir, ...) always use SFTP.
+	FileTransfer FileTransfer
 	// Ciphers to offer, most preferred first, comma-separated OpenSSH names
 	// ("aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"); empty keeps libssh2's list.
 	Ciphers string
@@ -399,6 +423,8 @@ func New(o Options) (*Client, error) {
 	if o.Ciphers != "" {
 		C.smol_ssh_options_set_ciphers(opts, str(o.Ciphers))
 	}
+	// A bad value is reported by smol_ssh_new, like every option's.
+	C.smol_ssh_options_set_file_transfer(opts, C.int32_t(o.FileTransfer))
 	var handle *C.smol_ssh_client
 	if e := C.smol_ssh_new(opts, &handle); e != nil {
 		err := &Error{Status: Status(C.smol_ssh_error_status(e)), Message: C.GoString(C.smol_ssh_error_message(e))}
