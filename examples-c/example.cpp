@@ -178,6 +178,35 @@ static void more(const smol_ssh::Options &o, smol_ssh::Client &client) {
   } catch (const smol_ssh::Error &e) {
     check(e.status() == Status::remote_failed, "a missing remote file throws");
   }
+  // File operations (SFTP), and a transfer over SFTP.
+  client.mkdir(dir + "/a b/c'd", true);
+  smol_ssh::FileInfo st = client.stat(dir + "/a b");
+  check(st.is_dir() && st.permissions.has_value(), "mkdir with parents, stat");
+  check(client.list_dir(dir).size() == 3, "list_dir");
+  client.rename(up, dir + "/-moved");
+  check(!client.exists(up) && client.exists(dir + "/-moved"), "rename, exists");
+  try {
+    client.stat(up);
+    check(false, "stat of nothing throws not_found");
+  } catch (const smol_ssh::Error &e) {
+    check(e.status() == Status::not_found, "stat of nothing throws not_found");
+  }
+  try {
+    client.list_dir(dir + "/-moved");
+    check(false, "list_dir of a file throws not_a_directory");
+  } catch (const smol_ssh::Error &e) {
+    check(e.status() == Status::not_a_directory, "list_dir of a file throws not_a_directory");
+  }
+  client.remove(dir + "/-moved");
+  client.remove_dir(dir + "/a b/c'd");
+  client.remove_dir(dir + "/a b");
+  {
+    smol_ssh::Options over = o;
+    over.file_transfer = smol_ssh::FileTransfer::sftp;
+    smol_ssh::Client sftp(over);
+    sftp.put_bytes("over sftp", dir + "/s.txt");
+    check(sftp.get_bytes(dir + "/s.txt") == "over sftp", "a transfer over SFTP");
+  }
   ::unlink(local);
   ::unlink(down.c_str());
   client.run("rm -rf " + dir, 10s, smol_ssh::ShellMode::raw);

@@ -52,6 +52,34 @@ enum class Status : int32_t {
   cancelled = SMOL_SSH_STATUS_CANCELLED,
   remote_failed = SMOL_SSH_STATUS_REMOTE_FAILED,
   too_large = SMOL_SSH_STATUS_TOO_LARGE,
+  not_found = SMOL_SSH_STATUS_NOT_FOUND,
+  permission_denied = SMOL_SSH_STATUS_PERMISSION_DENIED,
+  not_a_directory = SMOL_SSH_STATUS_NOT_A_DIRECTORY,
+};
+
+/* How put_file/get_file and friends move files (Options::file_transfer). */
+enum class FileTransfer : int32_t {
+  automatic = SMOL_SSH_FILE_TRANSFER_AUTO, /* exec on sh guests, SFTP on powershell/cmd */
+  exec = SMOL_SSH_FILE_TRANSFER_EXEC,
+  sftp = SMOL_SSH_FILE_TRANSFER_SFTP,
+};
+
+enum class FileType : int32_t {
+  file = SMOL_SSH_FILE_TYPE_FILE,
+  directory = SMOL_SSH_FILE_TYPE_DIRECTORY,
+  symlink = SMOL_SSH_FILE_TYPE_SYMLINK,
+  other = SMOL_SSH_FILE_TYPE_OTHER,
+};
+
+/* What the guest says about a file (Client::stat, Client::list_dir). */
+struct FileInfo {
+  std::string name; /* the path asked about (stat) or the entry's name (list_dir) */
+  FileType type = FileType::other;
+  std::optional<uint64_t> size;
+  std::optional<uint32_t> permissions; /* 0o7777 of st_mode */
+  std::optional<uint64_t> modified;    /* seconds since the Unix epoch */
+  std::optional<uint32_t> uid, gid;
+  bool is_dir() const noexcept { return type == FileType::directory; }
 };
 
 enum class ShellKind : int32_t {
@@ -131,6 +159,8 @@ struct Options {
   std::chrono::milliseconds keepalive_interval{15000};
   uint32_t keepalive_count_max = 3;
   uint64_t max_output_bytes = 64u * 1024u * 1024u;
+  /* How put_file/get_file move files; file operations always use SFTP. */
+  FileTransfer file_transfer = FileTransfer::automatic;
   /* Ciphers to offer, most preferred first, comma-separated OpenSSH names. */
   std::optional<std::string> ciphers;
   /* Told what the client does on its own (connects, host key, identity, reconnects,
@@ -387,6 +417,7 @@ class Client {
     smol_ssh_options_set_keepalive_count_max(p, o.keepalive_count_max);
     smol_ssh_options_set_max_output_bytes(p, o.max_output_bytes);
     if (o.ciphers) smol_ssh_options_set_ciphers(p, o.ciphers->c_str());
+    smol_ssh_options_set_file_transfer(p, static_cast<int32_t>(o.file_transfer));
     if (o.log) {
       cb_->log = o.log;
       smol_ssh_options_set_log_callback(p, &detail::Callbacks::log_trampoline, cb_.get());
@@ -474,6 +505,40 @@ class Client {
     return std::string(r.out());
   }
 
+  /* File operations, over SFTP (no shell needed on the guest); they throw Error (not_found,
+   * permission_denied, not_a_directory, remote_failed, ...). */
+  FileInfo stat(const std::string &path, const RunOptions &options = file_options()) const {
+    return listing(path, options, true).at(0);
+  }
+  std::vector<FileInfo> list_dir(const std::string &path,
+                                 const RunOptions &options = file_options()) const {
+    return listing(path, options, false);
+  }
+  bool exists(const std::string &path, const RunOptions &options = file_options()) const {
+    bool found = false;
+    detail::Run run(options);
+    run.finish(smol_ssh_exists(c_.get(), path.c_str(), run.opts.get(), &found)).check();
+    return found;
+  }
+  void mkdir(const std::string &path, bool parents = false,
+             const RunOptions &options = file_options()) const {
+    detail::Run run(options);
+    run.finish(smol_ssh_mkdir(c_.get(), path.c_str(), parents, run.opts.get())).check();
+  }
+  void remove(const std::string &path, const RunOptions &options = file_options()) const {
+    detail::Run run(options);
+    run.finish(smol_ssh_remove(c_.get(), path.c_str(), run.opts.get())).check();
+  }
+  void remove_dir(const std::string &path, const RunOptions &options = file_options()) const {
+    detail::Run run(options);
+    run.finish(smol_ssh_remove_dir(c_.get(), path.c_str(), run.opts.get())).check();
+  }
+  void rename(const std::string &from, const std::string &to,
+              const RunOptions &options = file_options()) const {
+    detail::Run run(options);
+    run.finish(smol_ssh_rename(c_.get(), from.c_str(), to.c_str(), run.opts.get())).check();
+  }
+
   /* The fingerprint ("SHA256:...") of the host key presented at the last connect, accepted
    * or not; empty before any. */
   std::optional<std::string> host_key_fingerprint() const {
@@ -510,6 +575,14 @@ class Client {
   bool connected() const { return smol_ssh_connected(c_.get()); }
   smol_ssh_client *handle() const noexcept { return c_.get(); }
 
+  /* File operations default to a 60 s deadline. */
+  static RunOptions file_options() {
+    RunOptions o;
+    o.timeout = std::chrono::milliseconds(60000);
+    o.mode = ShellMode::raw;
+    return o;
+  }
+
   /* Transfers default to a 300 s deadline. */
   static RunOptions transfer_options() {
     RunOptions o;
@@ -519,6 +592,35 @@ class Client {
   }
 
  private:
+  std::vector<FileInfo> listing(const std::string &path, const RunOptions &options,
+                                bool stat_only) const {
+    struct FreeList {
+      void operator()(smol_ssh_file_list *l) const noexcept { smol_ssh_file_list_free(l); }
+    };
+    smol_ssh_file_list *raw = nullptr;
+    detail::Run run(options);
+    smol_ssh_result *r = stat_only ? smol_ssh_stat(c_.get(), path.c_str(), run.opts.get(), &raw)
+                                   : smol_ssh_list_dir(c_.get(), path.c_str(), run.opts.get(), &raw);
+    std::unique_ptr<smol_ssh_file_list, FreeList> list(raw);
+    run.finish(r).check();
+    std::vector<FileInfo> out;
+    for (size_t i = 0, n = smol_ssh_file_list_len(list.get()); i < n; i++) {
+      const smol_ssh_file_info *f = smol_ssh_file_list_get(list.get(), i);
+      FileInfo fi;
+      fi.name.assign(f->name, f->name_len);
+      fi.type = static_cast<FileType>(f->file_type);
+      if (f->has_size) fi.size = f->size;
+      if (f->has_permissions) fi.permissions = f->permissions;
+      if (f->has_modified) fi.modified = f->modified;
+      if (f->has_owner) {
+        fi.uid = f->uid;
+        fi.gid = f->gid;
+      }
+      out.push_back(std::move(fi));
+    }
+    return out;
+  }
+
   struct Free {
     void operator()(smol_ssh_client *c) const noexcept { smol_ssh_free(c); }
   };
