@@ -17,6 +17,8 @@
 mod support;
 #[path = "../bench/forward.rs"]
 mod forward;
+#[path = "../bench/files.rs"]
+mod files;
 #[path = "../bench/log.rs"]
 mod log;
 #[path = "../bench/transports.rs"]
@@ -183,6 +185,26 @@ fn orchestrate() {
         results.add(peer.name, "round-trips", &trips);
     }
     drop(proxy);
+
+    eprintln!("bench: files, 100 MB and 1,000 x 1 KiB each way");
+    let by_files = files::measure(&sshd, rounds, root);
+    let mut table = String::from(
+        "File transfer (medians of one sample per round; smol-ssh as a connected client, \
+         OpenSSH's sftp and scp through a ControlMaster, paramiko timed after its connect):\n\n\
+         | client | 100 MB up, MB/s | 100 MB down, MB/s | 1,000 x 1 KiB up, files/s | \
+         1,000 x 1 KiB down, files/s |\n|---|---|---|---|---|\n",
+    );
+    for r in &by_files {
+        table += &format!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} |\n",
+            r.name,
+            percentile(&r.up, 0.5),
+            percentile(&r.down, 0.5),
+            percentile(&r.small_up, 0.5),
+            percentile(&r.small_down, 0.5)
+        );
+    }
+    results.notes.push(table);
 
     eprintln!("bench: warm `true` with the log function off and on");
     let (off, on, lines) = log::measure(&sshd, rounds, 100);

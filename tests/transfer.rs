@@ -248,14 +248,18 @@ fn a_100_mb_round_trip_is_exact_by_sha256(path: FileTransfer) {
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
     fs::write(&original, &data).unwrap();
+    let t = std::time::Instant::now();
     let uploaded = c
         .put_file(&original, dir.to_str().unwrap(), &opts())
         .unwrap();
+    let up = t.elapsed();
     let back = sshd.dir().join("back/original.bin");
+    let t = std::time::Instant::now();
     assert_eq!(
         c.get_file(&uploaded, &back, u64::MAX, &opts()).unwrap(),
         100_000_000
     );
+    eprintln!("{path:?}: 100 MB up in {up:?}, down in {:?}", t.elapsed());
     let expected = sha256(&original);
     assert_eq!(sha256(Path::new(&uploaded)), expected, "on the guest");
     assert_eq!(sha256(&back), expected, "back home");

@@ -62,9 +62,7 @@ impl Limits {
 
 pub(crate) struct Session {
     stream: UnixStream,
-    /// Bytes received and not yet taken: `inbox[start..]`.
-    inbox: Vec<u8>,
-    start: usize,
+    inbox: Inbox,
     next_id: u32,
     pub version: Version,
     /// A wait was cut short (deadline, cancel, a lost stream): replies may still be on their
@@ -90,16 +88,16 @@ impl Session {
         })?;
         let mut s = Session {
             stream,
-            inbox: Vec::new(),
-            start: 0,
+            inbox: Inbox::default(),
             next_id: 1,
             version: Version::default(),
             tainted: false,
             unsent: Vec::new(),
         };
         s.send(&Request::init().finish(), limits)?;
-        let packet = s.packet(limits)?;
-        s.version = wire::version(&packet).map_err(protocol)?;
+        let n = s.packet(limits)?;
+        s.version = wire::version(&s.inbox.unread()[..n]).map_err(protocol)?;
+        s.inbox.take(n);
         if s.version.version < 3 {
             return Err(Error::new(
                 ErrorKind::RemoteFailed,
@@ -134,7 +132,6 @@ impl Session {
         Ok(Session {
             stream,
             inbox: std::mem::take(&mut self.inbox),
-            start: std::mem::take(&mut self.start),
             next_id: self.next_id,
             version: self.version.clone(),
             tainted: false,
@@ -172,45 +169,27 @@ impl Session {
         Ok(())
     }
 
-    /// The next whole packet from the server (its length field included).
-    fn packet(&mut self, limits: &Limits) -> Result<Vec<u8>> {
+    /// Waits until a whole packet from the server is in the inbox; its length (the length
+    /// field included). Take it with `inbox.take`.
+    fn packet(&mut self, limits: &Limits) -> Result<usize> {
         loop {
-            let len = match wire::packet_len(&self.inbox[self.start..]) {
-                Ok(len) => len,
+            match wire::packet_len(self.inbox.unread()) {
                 Err(e) => return Err(self.bad(e)),
-            };
-            let have = &self.inbox[self.start..];
-            if let Some(n) = len {
-                if have.len() >= n {
-                    let packet = have[..n].to_vec();
-                    self.start += n;
-                    if self.start == self.inbox.len() {
-                        self.inbox.clear();
-                        self.start = 0;
-                    }
-                    return Ok(packet);
-                }
-            }
-            if self.start > 0 && self.start * 2 > self.inbox.len() {
-                self.inbox.drain(..self.start);
-                self.start = 0;
+                Ok(Some(n)) if self.inbox.unread().len() >= n => return Ok(n),
+                Ok(_) => {}
             }
             let slice = self.wait(limits)?;
             self.stream
                 .set_read_timeout(Some(slice))
                 .map_err(|e| self.lost(e))?;
-            let len = self.inbox.len();
-            self.inbox.resize(len + 256 * 1024, 0);
-            let got = self.stream.read(&mut self.inbox[len..]);
-            self.inbox.truncate(len + *got.as_ref().unwrap_or(&0));
-            match got {
+            match self.stream.read(self.inbox.room()) {
                 Ok(0) => {
                     return Err(self.lost(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the session ended",
                     )))
                 }
-                Ok(_) => {}
+                Ok(n) => self.inbox.filled(n),
                 Err(e) if retry(&e) => {}
                 Err(e) => return Err(self.lost(e)),
             }
@@ -219,8 +198,10 @@ impl Session {
 
     /// The next response, whatever request it answers.
     pub(crate) fn response(&mut self, limits: &Limits) -> Result<wire::Response> {
-        let packet = self.packet(limits)?;
-        wire::response(&packet).map_err(|e| self.bad(e))
+        let n = self.packet(limits)?;
+        let parsed = wire::response(&self.inbox.unread()[..n]);
+        self.inbox.take(n);
+        parsed.map_err(|e| self.bad(e))
     }
 
     /// Sends one request and waits for its reply (no other request may be outstanding).
@@ -344,6 +325,50 @@ impl Session {
             ErrorKind::Disconnected,
             format!("the sftp session ended ({e}): the connection was closed or lost"),
         )
+    }
+}
+
+/// Bytes received from the server: `buf[start..end]` not yet taken. Allocated once, large
+/// enough for the largest packet accepted and a read beside it.
+#[derive(Default)]
+struct Inbox {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+/// Bytes asked of the stream per read.
+const READ_AHEAD: usize = 256 * 1024;
+
+impl Inbox {
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn take(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Free space after what is unread (moving it to the front when the end is near).
+    fn room(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = vec![0; wire::MAX_PACKET + READ_AHEAD];
+        }
+        if self.buf.len() - self.end < READ_AHEAD {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let end = (self.end + READ_AHEAD).min(self.buf.len());
+        &mut self.buf[self.end..end]
+    }
+
+    fn filled(&mut self, n: usize) {
+        self.end += n;
     }
 }
 

@@ -17,8 +17,10 @@ use super::session::{status_error, Limits, Session};
 use super::wire::{self, Reply, Request};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Bytes per READ or WRITE request.
+/// Bytes per READ request.
 const CHUNK: usize = 64 * 1024;
+/// Bytes per WRITE request (OpenSSH's sftp-server takes packets of up to 256 KiB).
+const WRITE_CHUNK: usize = 128 * 1024;
 /// Bytes in flight: requests sent and not yet answered.
 const WINDOW: usize = 2 * 1024 * 1024;
 /// How long the background removal of an abandoned upload's temporary file may take.
@@ -120,23 +122,34 @@ fn write_all(
     let mut outstanding = 0usize;
     let mut offset = 0u64;
     let mut done = false;
-    let mut buf = vec![0u8; CHUNK];
+    // One packet buffer: the WRITE header, then the data read straight behind it.
+    let mut packet = Vec::with_capacity(64 + handle.len() + WRITE_CHUNK);
     let mut first_error = None;
     while !done || outstanding > 0 {
-        while !done && first_error.is_none() && (outstanding + 1) * CHUNK <= WINDOW {
-            let n = source.read(&mut buf).map_err(|e| {
+        while !done && first_error.is_none() && (outstanding + 1) * WRITE_CHUNK <= WINDOW {
+            let id = s.id();
+            packet.clear();
+            packet.extend_from_slice(
+                &Request::new(wire::WRITE, id)
+                    .bytes(handle)
+                    .u64(offset)
+                    .u32(0)
+                    .finish(),
+            );
+            let header = packet.len();
+            packet.resize(header + WRITE_CHUNK, 0);
+            let n = source.read(&mut packet[header..]).map_err(|e| {
                 Error::invalid(format!("cannot read the local file being sent: {e}"))
             })?;
             if n == 0 {
                 done = true;
                 break;
             }
-            let id = s.id();
-            let packet = Request::new(wire::WRITE, id)
-                .bytes(handle)
-                .u64(offset)
-                .bytes(&buf[..n])
-                .finish();
+            packet.truncate(header + n);
+            // The data's length, and the packet's.
+            packet[header - 4..header].copy_from_slice(&(n as u32).to_be_bytes());
+            let total = (packet.len() - 4) as u32;
+            packet[..4].copy_from_slice(&total.to_be_bytes());
             s.send(&packet, limits)?;
             offset += n as u64;
             outstanding += 1;
