@@ -322,3 +322,42 @@ fn sftp_sessions_share_the_servers_session_limit_with_commands() {
         }
     });
 }
+
+#[test]
+fn a_lying_sftp_server_fails_the_call_on_time_and_spares_the_connection() {
+    for (how, kind) in [
+        ("huge-packet", ErrorKind::RemoteFailed),
+        ("unknown-type", ErrorKind::RemoteFailed),
+        ("name-lie", ErrorKind::RemoteFailed),
+        ("long-data", ErrorKind::RemoteFailed),
+        ("silent", ErrorKind::Timeout),
+    ] {
+        let server = support::hostile::Hostile::start_env("normal", &[("SMOL_HOSTILE_SFTP", how)]);
+        let mut cfg = server.config();
+        cfg.file_transfer = FileTransfer::Sftp;
+        let c = Client::new(cfg).unwrap();
+        let start = Instant::now();
+        let err = c.list_dir("/anything", &raw(2)).unwrap_err();
+        assert_eq!(err.kind(), kind, "{how}: {err}");
+        assert!(
+            start.elapsed() < Duration::from_millis(2500),
+            "{how}: {:?}",
+            start.elapsed()
+        );
+        let err = c.get_bytes(
+            "/anything",
+            10,
+            &RunOptions {
+                timeout: Duration::from_secs(2),
+                ..RunOptions::default()
+            },
+        );
+        assert!(err.is_err(), "{how}");
+        // The connection and its commands are untouched.
+        assert_eq!(
+            c.run("echo still", &raw(5)).unwrap().stdout,
+            b"still\n",
+            "{how}"
+        );
+    }
+}

@@ -24,11 +24,17 @@ pub struct Hostile {
 
 impl Hostile {
     pub fn start(mode: &str) -> Hostile {
+        Self::start_env(mode, &[])
+    }
+
+    /// As `start`, with environment variables for the server (its SFTP rows).
+    pub fn start_env(mode: &str, env: &[(&str, &str)]) -> Hostile {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/hostile_sshd.py");
         let mut child = Command::new(PYTHON)
             .arg(&script)
             .arg(mode)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

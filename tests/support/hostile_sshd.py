@@ -11,6 +11,11 @@ killed. MODE is how every connection behaves:
   lines-before-banner    a few lines before its version string (RFC 4253 s4.2 allows them)
   close-idle-channels    closes a session channel that has no exec request after 200 ms
 
+SFTP subsystem rows (any mode): the server answers INIT with a proper VERSION, then plays
+SMOL_HOSTILE_SFTP (an environment variable of the server): huge-packet (a length of 2 GiB),
+unknown-type (a packet of type 77), name-lie (a NAME counting 4 billion entries), long-data
+(DATA of 1 MiB + 1 bytes, more than any packet may hold), silent (no answer at all).
+
 Exec commands (the exact command string the client sends):
   echo TEXT              TEXT and a newline on stdout, exit status 0
   exit N                 exit status N (any 32-bit value)
@@ -212,6 +217,50 @@ def script(chan, command):
         finish(chan, 127)
 
 
+def lying_sftp(chan):
+    """An SFTP server that answers INIT properly, then lies (see the module's doc)."""
+    import os
+    import struct
+
+    def packet(body):
+        return struct.pack(">I", len(body)) + body
+
+    def read_packet():
+        head = b""
+        while len(head) < 4:
+            got = chan.recv(4 - len(head))
+            if not got:
+                return None
+            head += got
+        (n,) = struct.unpack(">I", head)
+        body = b""
+        while len(body) < n:
+            got = chan.recv(n - len(body))
+            if not got:
+                return None
+            body += got
+        return body
+
+    if read_packet() is None:
+        return
+    chan.sendall(packet(b"\x02" + struct.pack(">I", 3)))
+    how = os.environ.get("SMOL_HOSTILE_SFTP", "silent")
+    while True:
+        body = read_packet()
+        if body is None:
+            return
+        rid = body[1:5]
+        if how == "huge-packet":
+            chan.sendall(struct.pack(">I", 0x7FFFFFFF) + b"\x65" + rid)
+        elif how == "unknown-type":
+            chan.sendall(packet(b"\x4d" + rid))
+        elif how == "name-lie":
+            chan.sendall(packet(b"\x68" + rid + struct.pack(">I", 0xFFFFFFFF)))
+        elif how == "long-data":
+            chan.sendall(packet(b"\x67" + rid + struct.pack(">I", (1 << 20) + 1) + b"x" * 64))
+        # silent: nothing
+
+
 class Server(paramiko.ServerInterface):
     def __init__(self, mode):
         self.mode = mode
@@ -230,6 +279,12 @@ class Server(paramiko.ServerInterface):
         if kind != "session":
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         return paramiko.OPEN_SUCCEEDED
+
+    def check_channel_subsystem_request(self, channel, name):
+        if name != "sftp":
+            return False
+        threading.Thread(target=lying_sftp, args=(channel,), daemon=True).start()
+        return True
 
     def check_channel_exec_request(self, channel, command):
         self.execs.add(channel.chanid)
