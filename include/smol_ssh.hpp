@@ -463,7 +463,8 @@ class Client {
   }
 
   /* Uploads `local` to `remote` (a directory gets the local file name appended), keeping its
-   * permission bits; returns the path written. Throws Error. Needs a POSIX guest. */
+   * permission bits; returns the path written. Throws Error. Exec channels or SFTP, as
+   * Options::file_transfer chose. */
   std::string put_file(const std::string &local, const std::string &remote,
                        const RunOptions &options = transfer_options()) const {
     detail::Run run(options);

@@ -1,12 +1,11 @@
-//! File transfer with the reference semantics, over exec channels.
+//! File transfer with the reference semantics, over exec channels or SFTP
+//! (`Config::file_transfer`; the SFTP path is src/sftp/transfer.rs, and the README's "Files"
+//! section says which is the default and why).
 //!
-//! Why not SFTP: measured here (100 MB each way, loopback, one connection), libssh2's SFTP
-//! moved 215–245 MB/s, while `cat` over a channel of the same connection moved 275–297 MB/s
-//! down and (with stdin written a window at a time) 500+ MB/s up; OpenSSH's scp and sftp
-//! 121–162 MB/s including their connect. The channel path also inherits everything runs have:
-//! one deadline, cancel tokens, many transfers at once on one connection, the output cap (as
-//! the `max_bytes` limit). Its price: the guest needs a POSIX `sh`, `cat`, `head` and `chmod`
-//! (every Linux guest has them); Windows guests are refused with INVALID_ARGUMENT.
+//! The exec path inherits everything runs have: one deadline, cancel tokens, many transfers at
+//! once on one connection, the output cap (as the `max_bytes` limit). Its price: the guest
+//! needs a POSIX `sh`, `cat`, `head` and `chmod` (every Linux guest has them); forced onto a
+//! Windows guest it is INVALID_ARGUMENT (the default sends those over SFTP).
 //!
 //! Uploads (`transfer/put.sh`) never write through a path the guest could have prepared: the
 //! temporary file beside the target gets a 128-bit random name from the client, is created

@@ -664,7 +664,8 @@ func (c *Client) transfer(timeout time.Duration, call func(*C.smol_ssh_client, *
 }
 
 // PutFile uploads the local file to remote (a directory gets the file name appended), keeping
-// its permission bits, and returns the path written. Needs a POSIX guest. Timeout 0: 5 min.
+// its permission bits, and returns the path written (over exec channels or SFTP, as
+// Options.FileTransfer chose). Timeout 0: 5 min.
 func (c *Client) PutFile(local, remote string, timeout time.Duration) (string, error) {
 	cl, cr := C.CString(local), C.CString(remote)
 	defer C.free(unsafe.Pointer(cl))

@@ -71,8 +71,9 @@ pub(super) unsafe fn transfer(
 /// `remote` is an existing directory the local file name is appended. The file is written
 /// under a temporary name and renamed into place. On success the result's stdout holds the
 /// path written. A missing local file (or a directory) is INVALID_ARGUMENT; a refusal by the
-/// guest is REMOTE_FAILED. `options` (may be NULL) gives the timeout and cancel token.
-/// Needs a POSIX guest (shell kind sh).
+/// guest is REMOTE_FAILED (over SFTP: NOT_FOUND, PERMISSION_DENIED, ... where it can say).
+/// `options` (may be NULL) gives the timeout and cancel token. Exec channels or SFTP, as
+/// `smol_ssh_options_set_file_transfer` chose.
 ///
 /// # Safety
 /// `client`, `options`: NULL or live; `local`, `remote`: NULL or NUL-terminated.

@@ -428,7 +428,8 @@ class SSHClient:
 
     def put_file(self, local: str, remote: str, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> str:
         """Uploads ``local`` to ``remote`` (a directory gets the local file name appended),
-        keeping its permission bits; returns the path written. Needs a POSIX guest."""
+        keeping its permission bits; returns the path written (over exec channels or SFTP, as
+        ``file_transfer`` chose)."""
         return self._transfer(lib.smol_ssh_put_file, os.fsencode(local), os.fsencode(remote), timeout=timeout, cancel=cancel).decode()
 
     def put_bytes(self, data: bytes, remote: str, mode: int = 0o644, timeout: float = 300.0, cancel: Optional[CancelToken] = None) -> str:
