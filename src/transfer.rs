@@ -96,7 +96,8 @@ impl Client {
         match self.config().shell_kind {
             ShellKind::Sh => Ok(()),
             _ => Err(Error::invalid(
-                "file transfer needs a POSIX guest (shell_kind sh): it runs cat, head and chmod",
+                "file transfer over exec channels needs a POSIX guest (shell_kind sh): it runs \
+                 cat, head and chmod (choose FileTransfer::Sftp, or Auto, for other guests)",
             )),
         }
     }
