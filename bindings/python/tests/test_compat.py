@@ -179,3 +179,23 @@ def test_threads_share_one_client(client):
 def test_module_exports():
     assert issubclass(OperationTimeoutError, SmolVMError)
     assert set(compat.__all__) >= {"SSHClient", "CommandResult", "SmolVMError", "OperationTimeoutError"}
+
+
+def test_windows_guests_get_files_over_sftp(tmp_path):
+    # The reference uploads to Windows guests over SFTP; so does the drop-in (the sshd here is
+    # Linux's, which SFTP does not mind).
+    import shutil
+    import tempfile
+
+    g = guest()
+    c = SSHClient(g["host"], user=g["user"], port=g["port"], key_path=g["key_path"], shell_kind="powershell")
+    src = tmp_path / "w.txt"
+    src.write_text("to windows")
+    shared = tempfile.mkdtemp(prefix="smol-ssh-compat-")
+    try:
+        os.chmod(shared, 0o777)
+        remote = os.path.join(shared, "w-remote.txt")
+        assert c.put_file(str(src), remote) == remote
+        assert c.get_file(remote, tmp_path / "w-back.txt").read_text() == "to windows"
+    finally:
+        shutil.rmtree(shared)
