@@ -3,28 +3,17 @@
 //! followed, odd paths are paths, and a directory target is refused or handled. Every test
 //! runs over exec channels and over SFTP.
 
+#[macro_use]
 mod support;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
-use smol_ssh::{Client, ErrorKind, FileTransfer, RunOptions};
-use support::{raw, Sshd};
-
-/// Each test, once per transfer path.
-macro_rules! on_both_paths {
-    ($($name:ident),* $(,)?) => {
-        mod exec {
-            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Exec) })*
-        }
-        mod sftp {
-            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Sftp) })*
-        }
-    };
-}
+use smol_ssh::{ErrorKind, FileTransfer, RunOptions};
+use support::{client_for, raw, shared_dir, Sshd};
 
 on_both_paths!(
     links_planted_for_the_old_temporary_names_catch_nothing,
@@ -33,21 +22,6 @@ on_both_paths!(
     odd_paths_are_paths_and_directories_are_refused,
     downloads_never_follow_planted_links_and_are_owner_only,
 );
-
-/// A client of the fixture that moves files over `path`.
-fn client_for(sshd: &Sshd, path: FileTransfer) -> Client {
-    let mut cfg = support::config(sshd);
-    cfg.file_transfer = path;
-    Client::new(cfg).unwrap()
-}
-
-/// A directory both the tests and the guest account may write.
-fn shared_dir(sshd: &Sshd, name: &str) -> PathBuf {
-    let dir = sshd.dir().join(name);
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777

@@ -6,20 +6,11 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use smol_ssh::{CancelToken, Client, ErrorKind, FileTransfer, FileType, RunOptions};
 use support::proxy::Proxy;
-use support::{config, config_via, raw, Sshd};
-
-/// A directory both the tests and the guest account may write.
-fn shared_dir(sshd: &Sshd, name: &str) -> PathBuf {
-    let dir = sshd.dir().join(name);
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
+use support::{config, config_via, raw, shared_dir, Sshd};
 
 fn opts() -> RunOptions {
     raw(30)

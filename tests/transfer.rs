@@ -1,27 +1,16 @@
 //! File transfer against a real sshd: reference semantics, limits, bad input, 100 MB by SHA-256.
 //! Every test runs twice: over exec channels (`exec::`) and over SFTP (`sftp::`).
 
+#[macro_use]
 mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use smol_ssh::{Client, ErrorKind, FileTransfer, RunOptions};
-use support::{raw, Sshd};
-
-/// Each test, once per transfer path.
-macro_rules! on_both_paths {
-    ($($name:ident),* $(,)?) => {
-        mod exec {
-            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Exec) })*
-        }
-        mod sftp {
-            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Sftp) })*
-        }
-    };
-}
+use support::{client_for, raw, shared_dir, Sshd};
 
 on_both_paths!(
     put_file_into_a_directory_appends_the_name_and_keeps_the_mode,
@@ -31,13 +20,6 @@ on_both_paths!(
     a_100_mb_round_trip_is_exact_by_sha256,
 );
 
-/// A client of the fixture that moves files over `path`.
-fn client_for(sshd: &Sshd, path: FileTransfer) -> Client {
-    let mut cfg = support::config(sshd);
-    cfg.file_transfer = path;
-    Client::new(cfg).unwrap()
-}
-
 /// What a guest refusal is, per path: the exec path only knows the guest's words
 /// (RemoteFailed); SFTP says which.
 fn refusal(path: FileTransfer, sftp_kind: ErrorKind) -> ErrorKind {
@@ -45,14 +27,6 @@ fn refusal(path: FileTransfer, sftp_kind: ErrorKind) -> ErrorKind {
         FileTransfer::Sftp => sftp_kind,
         _ => ErrorKind::RemoteFailed,
     }
-}
-
-/// A directory both the tests and the guest account may write.
-fn shared_dir(sshd: &Sshd, name: &str) -> PathBuf {
-    let dir = sshd.dir().join(name);
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-    dir
 }
 
 fn sha256(path: &Path) -> String {

@@ -38,6 +38,36 @@ pub fn client(sshd: &Sshd) -> Client {
     Client::new(config(sshd)).expect("valid config")
 }
 
+/// A client of the fixture that moves files over `path`.
+pub fn client_for(sshd: &Sshd, path: smol_ssh::FileTransfer) -> Client {
+    let mut cfg = config(sshd);
+    cfg.file_transfer = path;
+    Client::new(cfg).unwrap()
+}
+
+/// A directory of the fixture both the tests and the guest account may write.
+pub fn shared_dir(sshd: &Sshd, name: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sshd.dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// Each named test function (taking a `FileTransfer`), once per transfer path: `exec::NAME`
+/// and `sftp::NAME`.
+#[macro_export]
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod exec {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Exec) })*
+        }
+        mod sftp {
+            $(#[test] fn $name() { super::$name(smol_ssh::FileTransfer::Sftp) })*
+        }
+    };
+}
+
 pub fn raw(timeout_secs: u64) -> RunOptions {
     RunOptions {
         timeout: Duration::from_secs(timeout_secs),
