@@ -365,6 +365,13 @@ typedef struct smol_ssh_forward smol_ssh_forward;
 typedef struct smol_ssh_options smol_ssh_options;
 
 /**
+ * A run in flight, made by `smol_ssh_submit`, freed by `smol_ssh_pending_free` (which cancels
+ * it if it has not ended). It does not keep its client alive: freeing the client ends it
+ * (DISCONNECTED). May be used from any thread, one at a time.
+ */
+typedef struct smol_ssh_pending smol_ssh_pending;
+
+/**
  * Options of one run. Made by `smol_ssh_run_options_new` with the defaults (timeout 30 s,
  * login shell, stdin closed, no extra environment, no cancel token, no callback); freed with
  * `smol_ssh_run_options_free`; may be reused for many runs, from one thread at a time. Like
@@ -1229,6 +1236,72 @@ const struct smol_ssh_file_info *smol_ssh_file_list_get(const struct smol_ssh_fi
  * `list` is NULL or a list not yet freed.
  */
 void smol_ssh_file_list_free(struct smol_ssh_file_list *list);
+
+/**
+ * Starts `command` as `smol_ssh_run_with` would and returns at once with `*pending_out`. The
+ * run obeys the options' timeout and cancel token; an output callback in `options` is
+ * INVALID_ARGUMENT (there is no waiting thread to call it on). Returns NULL, or an error the
+ * caller frees (then `*pending_out` is NULL).
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `command`: NULL or NUL-terminated; `pending_out`: NULL
+ * or writable.
+ */
+struct smol_ssh_error *smol_ssh_submit(struct smol_ssh_client *client,
+                                       const char *command,
+                                       const struct smol_ssh_run_options *options,
+                                       struct smol_ssh_pending **pending_out);
+
+/**
+ * The descriptor to watch: readable once the run has ended, until its result is taken. -1
+ * for NULL. It belongs to the pending (do not close it).
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+int32_t smol_ssh_pending_fd(const struct smol_ssh_pending *pending);
+
+/**
+ * Whether the run has ended (its result is ready). False for NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+bool smol_ssh_pending_is_done(const struct smol_ssh_pending *pending);
+
+/**
+ * Waits up to `timeout_ms` for the run to end; true when it has. False for NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+bool smol_ssh_pending_wait(const struct smol_ssh_pending *pending, uint64_t timeout_ms);
+
+/**
+ * Cancels the run: it ends CANCELLED and its command is stopped (one not yet started is never
+ * sent). Idempotent; INVALID_ARGUMENT for NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+smol_ssh_status smol_ssh_pending_cancel(const struct smol_ssh_pending *pending);
+
+/**
+ * The run's result once it has ended, exactly as `smol_ssh_run_with` would have returned
+ * it; NULL while it runs, after it was taken, or for NULL. The caller frees it.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+struct smol_ssh_result *smol_ssh_pending_result(struct smol_ssh_pending *pending);
+
+/**
+ * Frees a pending run, cancelling it if it has not ended; NULL is a no-op.
+ *
+ * # Safety
+ * `pending` is NULL or a pending run not yet freed.
+ */
+void smol_ssh_pending_free(struct smol_ssh_pending *pending);
 
 /**
  * Opens a stream to `host`:`port` as the guest sees them ("127.0.0.1" is the guest itself),

@@ -18,6 +18,9 @@ pub struct CancelToken(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     cancelled: AtomicBool,
+    /// A token whose cancel cancels this one too (a submitted run's own token, linked to the
+    /// caller's).
+    parent: Option<CancelToken>,
     /// The drivers running work with this token, to wake when it is cancelled.
     drivers: Mutex<Vec<Weak<dyn Wake>>>,
 }
@@ -39,6 +42,19 @@ impl CancelToken {
 
     pub fn is_cancelled(&self) -> bool {
         self.0.cancelled.load(Ordering::Acquire)
+            || self
+                .0
+                .parent
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
+    }
+
+    /// A token of its own that `parent`'s cancel also cancels.
+    pub(crate) fn linked(parent: Option<&CancelToken>) -> Self {
+        CancelToken(Arc::new(Inner {
+            parent: parent.cloned(),
+            ..Inner::default()
+        }))
     }
 
     /// Asks to wake `driver` on cancellation (dead drivers are pruned as we go).
@@ -46,7 +62,11 @@ impl CancelToken {
         let mut drivers = self.0.drivers.lock().unwrap_or_else(|e| e.into_inner());
         drivers.retain(|d| d.strong_count() > 0);
         if !drivers.iter().any(|d| Weak::ptr_eq(d, &driver)) {
-            drivers.push(driver);
+            drivers.push(driver.clone());
+        }
+        drop(drivers);
+        if let Some(parent) = &self.0.parent {
+            parent.register(driver);
         }
     }
 }

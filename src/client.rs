@@ -125,6 +125,28 @@ impl Client {
         file: Option<std::fs::File>,
         on_output: Option<&mut OnOutput<'_>>,
     ) -> Result<Output> {
+        let (request, ticket) = self.prepare_run(
+            command,
+            options,
+            stderr_cap,
+            file,
+            on_output.is_some(),
+            options.cancel.clone(),
+        )?;
+        self.submit_and_wait(request, ticket, on_output)
+    }
+
+    /// Checks and wraps a run into a request for the driver (not yet submitted), with the
+    /// ticket its answer will land on; `cancel` is the token the run obeys.
+    pub(crate) fn prepare_run(
+        &self,
+        command: &str,
+        options: &RunOptions,
+        stderr_cap: Option<usize>,
+        file: Option<std::fs::File>,
+        streaming: bool,
+        cancel: Option<CancelToken>,
+    ) -> Result<(Request, Arc<crate::driver::Ticket>)> {
         if command.trim().is_empty() {
             return Err(Error::invalid(
                 "command must not be empty or only whitespace",
@@ -151,7 +173,7 @@ impl Client {
                 wrapped.len()
             )));
         }
-        if let Some(token) = &options.cancel {
+        if let Some(token) = &cancel {
             if token.is_cancelled() {
                 return Err(Error::new(
                     ErrorKind::Cancelled,
@@ -172,8 +194,8 @@ impl Client {
                 bytes.extend_from_slice(options.stdin.as_deref().unwrap_or_default());
                 Input::new(bytes, file)
             },
-            cancel: options.cancel.clone(),
-            streaming: on_output.is_some(),
+            cancel,
+            streaming,
             max_output_bytes: cap,
             max_stderr_bytes: stderr_cap.unwrap_or(cap),
             internal: false,
@@ -181,7 +203,12 @@ impl Client {
         let start = Instant::now();
         let job = Job::new(start, deadline_after(start, options.timeout));
         let ticket = Arc::clone(&job.ticket);
-        self.submit_and_wait(Request::Run(job, run), ticket, on_output)
+        Ok((Request::Run(job, run), ticket))
+    }
+
+    /// Hands a prepared request to the driver without waiting.
+    pub(crate) fn submit_request(&self, request: Request) -> Result<()> {
+        self.driver.submit(request)
     }
 
     /// Submits requests from another thread (a forward's listener).

@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 
 pub(crate) use input::Input;
 pub(crate) use job::{deadline_after, Job, Request, RunJob};
-pub(crate) use poll::{readable_within, set_nonblocking, shut_down};
+pub(crate) use poll::{readable_within, set_nonblocking, shut_down, Waker};
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};
 pub(crate) use tunnel::{Counters, Target as TunnelTarget, TunnelJob};

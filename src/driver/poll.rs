@@ -317,6 +317,11 @@ impl Waker {
         let _ = (&self.tx).write(&[1]);
     }
 
+    /// The end to watch: readable once woken (until drained).
+    pub(crate) fn fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
+    }
+
     /// Consumes pending wake-ups.
     pub(crate) fn drain(&self) {
         let mut buf = [0u8; 64];

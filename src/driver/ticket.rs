@@ -26,6 +26,8 @@ pub(crate) struct Ticket {
     paused: AtomicBool,
     slot: Mutex<Slot>,
     ready: Condvar,
+    /// Told when the answer is stored (a submitted run's completion pipe).
+    notifier: Mutex<Option<std::sync::Arc<super::poll::Waker>>>,
 }
 
 #[derive(Default)]
@@ -113,6 +115,32 @@ impl Ticket {
         }
         self.slot().result = Some(result);
         self.ready.notify_all();
+        let notifier = self
+            .notifier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(n) = notifier {
+            n.wake();
+        }
+    }
+
+    /// Wakes `notifier` when the answer is stored (at once if it already is).
+    pub(crate) fn set_notifier(&self, notifier: std::sync::Arc<super::poll::Waker>) {
+        *self.notifier.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier.clone());
+        if self.answered.load(Ordering::Acquire) {
+            notifier.wake();
+        }
+    }
+
+    /// Whether the answer is stored.
+    pub(crate) fn is_answered(&self) -> bool {
+        self.answered.load(Ordering::Acquire) && self.slot().result.is_some()
+    }
+
+    /// Takes the answer, if it is stored.
+    pub(crate) fn take_result(&self) -> Option<Result<Output>> {
+        self.slot().result.take()
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {

@@ -23,6 +23,7 @@ pub mod run_options;
 pub mod cancel;
 pub mod transfer;
 pub mod files;
+pub mod pending;
 pub mod stream;
 mod boundary;
 mod setter;
