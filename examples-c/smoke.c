@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -731,6 +732,60 @@ int main(void) {
     }
     remove(remote);
     rmdir(dir);
+  }
+
+  /* Submitted runs: three in flight from this thread, watched with poll(2). */
+  {
+    smol_ssh_pending *p[3] = {NULL, NULL, NULL};
+    smol_ssh_pending *bad = (smol_ssh_pending *)&bad;
+    struct pollfd fds[3];
+    const char *commands[3] = {"sleep 0.3; echo a", "echo b", "sleep 0.1; echo c"};
+    int left = 3, ok_all = 1, i;
+    for (i = 0; i < 3; i++) {
+      smol_ssh_error *e = smol_ssh_submit(client, commands[i], NULL, &p[i]);
+      ok_all = ok_all && e == NULL && p[i] != NULL;
+      smol_ssh_error_free(e);
+      fds[i].fd = smol_ssh_pending_fd(p[i]);
+      fds[i].events = POLLIN;
+    }
+    check(ok_all, "submit three runs");
+    while (left > 0 && poll(fds, 3, 10000) > 0) {
+      for (i = 0; i < 3; i++) {
+        if (fds[i].fd >= 0 && (fds[i].revents & POLLIN)) {
+          smol_ssh_result *pr = smol_ssh_pending_result(p[i]);
+          char want[3] = {commands[i][strlen(commands[i]) - 1], '\n', 0};
+          ok_all = ok_all && pr != NULL && pr->status == SMOL_SSH_STATUS_OK &&
+                   strcmp((const char *)pr->stdout_data, want) == 0 &&
+                   smol_ssh_pending_result(p[i]) == NULL;
+          smol_ssh_result_free(pr);
+          fds[i].fd = -1;
+          left--;
+        }
+      }
+    }
+    check(left == 0 && ok_all, "each pending's descriptor turns readable with its result");
+    for (i = 0; i < 3; i++) smol_ssh_pending_free(p[i]);
+
+    check(smol_ssh_submit(client, "sleep 30", NULL, &p[0]) == NULL && !smol_ssh_pending_is_done(p[0]) &&
+              smol_ssh_pending_result(p[0]) == NULL &&
+              smol_ssh_pending_cancel(p[0]) == SMOL_SSH_STATUS_OK &&
+              smol_ssh_pending_wait(p[0], 5000),
+          "a pending run cancelled ends at once");
+    r = smol_ssh_pending_result(p[0]);
+    check(r != NULL && r->status == SMOL_SSH_STATUS_CANCELLED, "its result is CANCELLED");
+    smol_ssh_result_free(r);
+    smol_ssh_pending_free(p[0]);
+    {
+      smol_ssh_error *e = smol_ssh_submit(client, NULL, NULL, &bad);
+      check(e != NULL && smol_ssh_error_status(e) == SMOL_SSH_STATUS_INVALID_ARGUMENT && bad == NULL,
+            "submit(NULL command): INVALID_ARGUMENT, no pending");
+      smol_ssh_error_free(e);
+    }
+    check(smol_ssh_pending_fd(NULL) == -1 && !smol_ssh_pending_is_done(NULL) &&
+              !smol_ssh_pending_wait(NULL, 0) && smol_ssh_pending_result(NULL) == NULL &&
+              smol_ssh_pending_cancel(NULL) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+          "pending functions with NULL");
+    smol_ssh_pending_free(NULL);
   }
 
   /* Close, reconnect, wait. */
