@@ -419,6 +419,19 @@ class SSHClient:
             raise_status(status, message, result.stdout, result.stderr)
         return result
 
+    def _submit(self, command: str, timeout: float, shell: str, stdin, env, cancel, secret_env):
+        """Starts a run without waiting: the C pending handle (see smol_ssh.aio)."""
+        if shell not in _SHELL_MODES:
+            raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
+        if not isinstance(command, str):
+            raise InvalidArgument(1, "command must be a str")
+        pending = c_void_p()
+        with _RunOptions(timeout, shell, stdin, env, cancel, secret_env) as opts:
+            err = lib.smol_ssh_submit(self._live(), command.encode("utf-8", "surrogatepass"), opts.ptr,
+                                      ctypes.byref(pending))
+        _raise_error(err)
+        return pending
+
     def _transfer(self, call, *args, timeout: float, cancel: Optional[CancelToken]):
         with _RunOptions(timeout, "raw", None, None, cancel) as opts:
             status, message, result = _take(call(self._live(), *args, opts.ptr))
