@@ -19,6 +19,8 @@ mod support;
 mod forward;
 #[path = "../bench/files.rs"]
 mod files;
+#[path = "../bench/pending.rs"]
+mod pending;
 #[path = "../bench/log.rs"]
 mod log;
 #[path = "../bench/transports.rs"]
@@ -205,6 +207,19 @@ fn orchestrate() {
         );
     }
     results.notes.push(table);
+
+    eprintln!("bench: warm `true` submitted (descriptor) and blocking; asyncio and threads");
+    let (blocking, submitted) = pending::measure(&sshd, rounds, 100);
+    let (blocking, submitted) = (percentile(&blocking, 0.5), percentile(&submitted, 0.5));
+    let (py_sync, py_async) = pending::python(&sshd, root, rounds * 100);
+    results.notes.push(format!(
+        "Warm `true` through the submission API (`submit`, wait on its descriptor, take the \
+         result) {submitted:.3} ms against the blocking `run` {blocking:.3} ms ({:+.1} %), \
+         alternating on one client. From Python: the asyncio client {py_async:.3} ms, the \
+         thread-based one {py_sync:.3} ms ({:+.1} %).",
+        (submitted / blocking - 1.0) * 100.0,
+        (py_async / py_sync - 1.0) * 100.0
+    ));
 
     eprintln!("bench: warm `true` with the log function off and on");
     let (off, on, lines) = log::measure(&sshd, rounds, 100);
