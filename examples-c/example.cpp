@@ -99,6 +99,22 @@ int main() {
 
   more(o, client);
 
+  {
+    std::vector<smol_ssh::Pending> many;
+    for (int i = 0; i < 4; i++) many.push_back(client.submit("echo " + std::to_string(i)));
+    bool all_ok = true;
+    for (int i = 0; i < 4; i++) {
+      all_ok = all_ok && many[i].wait(10s);
+      auto r = many[i].result();
+      all_ok = all_ok && r && r->output() == std::to_string(i) && !many[i].result();
+    }
+    check(all_ok, "submitted runs");
+    smol_ssh::Pending slow = client.submit("sleep 30");
+    slow.cancel();
+    check(slow.wait(5s) && slow.result()->status() == smol_ssh::Status::cancelled,
+          "a submitted run cancelled");
+  }
+
   client.close();
   check(!client.connected(), "close");
   std::cout << (failures ? "FAILED" : "PASSED") << ": " << failures << " failure(s)\n";

@@ -272,6 +272,30 @@ class Fd {
   int fd_;
 };
 
+/* A run started without waiting (Client::submit), for event loops: fd() turns readable when
+ * it has ended; result() then gives its Result (once). Destroying it unfinished cancels it. */
+class Pending {
+ public:
+  explicit Pending(smol_ssh_pending *p) : p_(p) {}
+  int fd() const noexcept { return smol_ssh_pending_fd(p_.get()); }
+  bool done() const noexcept { return smol_ssh_pending_is_done(p_.get()); }
+  bool wait(std::chrono::milliseconds timeout) const noexcept {
+    return smol_ssh_pending_wait(p_.get(), static_cast<uint64_t>(timeout.count()));
+  }
+  void cancel() const noexcept { smol_ssh_pending_cancel(p_.get()); }
+  /* The result once the run has ended (empty before, and after it was taken). */
+  std::optional<Result> result() {
+    smol_ssh_result *r = smol_ssh_pending_result(p_.get());
+    return r ? std::optional<Result>(Result(r)) : std::nullopt;
+  }
+
+ private:
+  struct Free {
+    void operator()(smol_ssh_pending *p) const noexcept { smol_ssh_pending_free(p); }
+  };
+  std::unique_ptr<smol_ssh_pending, Free> p_;
+};
+
 /* A running local forward (Client::forward_local): stops accepting when destroyed. */
 class Forward {
  public:
@@ -452,6 +476,19 @@ class Client {
     std::string cmd(command);
     detail::Run run(options);
     return run.finish(smol_ssh_run_with(c_.get(), cmd.c_str(), run.opts.get()));
+  }
+
+  /* Starts a run and returns at once (see Pending). The options' on_output cannot be used
+   * (Error invalid_argument); their timeout and cancel token apply. Throws Error. */
+  Pending submit(std::string_view command, const RunOptions &options = RunOptions()) const {
+    if (options.on_output)
+      throw Error(Status::invalid_argument, "on_output cannot be used with submit");
+    std::string cmd(command);
+    detail::Run run(options);
+    smol_ssh_pending *p = nullptr;
+    if (smol_ssh_error *e = smol_ssh_submit(c_.get(), cmd.c_str(), run.opts.get(), &p))
+      throw detail::error_from(e);
+    return Pending(p);
   }
 
   /* The reference wait_for_ssh; throws Error when the guest did not come up in time. */
