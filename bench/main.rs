@@ -16,12 +16,13 @@
 //! The parts: peers.rs (the peer protocol and the peers), openssh.rs (the ControlMaster
 //! driver), rust_peers.rs (this program as the Rust peers), results.rs (collecting and
 //! rendering), and one file per extra measurement: transports.rs, forward.rs, files.rs,
-//! pending.rs, log.rs.
+//! pending.rs, flood.rs, log.rs.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 mod files;
+mod flood;
 mod forward;
 mod log;
 mod openssh;
@@ -179,6 +180,16 @@ fn orchestrate() {
          thread-based one {py_sync:.3} ms ({:+.1} %).",
         (submitted / blocking - 1.0) * 100.0,
         (py_async / py_sync - 1.0) * 100.0
+    ));
+
+    eprintln!("bench: warm `true` of a quiet client while another floods");
+    let (alone, beside) = flood::measure(&sshd, rounds, 50);
+    let (alone, beside) = (percentile(&alone, 0.5), percentile(&beside, 0.5));
+    results.notes.push(format!(
+        "Warm `true` of a quiet client {alone:.3} ms alone, {beside:.3} ms while another client \
+         of the same sshd reads `cat /dev/zero` at full speed ({:.2}x; each client has its own \
+         driver thread).",
+        beside / alone
     ));
 
     eprintln!("bench: warm `true` with the log function off and on");
