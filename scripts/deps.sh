@@ -6,7 +6,7 @@ set -euo pipefail
 
 CBINDGEN_VERSION="${CBINDGEN_VERSION:-0.29.4}"
 PACKAGES=(openssh-server openssh-client libssl-dev zlib1g-dev pkg-config gcc g++ make cmake binutils valgrind
-  python3 python3-pytest python3-paramiko python3-venv golang-go)
+  python3 python3-pytest python3-paramiko python3-venv golang-go iproute2)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
