@@ -74,6 +74,30 @@ pub(crate) fn build_peers(root: &Path, build: &Path) -> Vec<Peer> {
             .env("GOFLAGS", "-mod=mod"),
         "go build (apt-get install golang-go golang-golang-x-crypto-dev)",
     );
+    // The Go binding against this build (no install): a smol-ssh.pc for the build tree.
+    let pc_dir = build.join("pkgconfig");
+    std::fs::create_dir_all(&pc_dir).unwrap();
+    std::fs::write(
+        pc_dir.join("smol-ssh.pc"),
+        format!(
+            "Name: smol-ssh\nDescription: this build\nVersion: 0\nCflags: -I{inc}\n\
+             Libs: -L{lib} -Wl,-rpath,{lib} -lsmol_ssh\n",
+            inc = root.join("include").display(),
+            lib = lib.display()
+        ),
+    )
+    .unwrap();
+    sh(
+        Command::new("go")
+            .args(["build", "-o"])
+            .arg(build.join("smolgo_peer"))
+            .arg(".")
+            .current_dir(peers_dir.join("smolgo"))
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-mod=mod")
+            .env("PKG_CONFIG_PATH", &pc_dir),
+        "go build of the smol-ssh Go peer",
+    );
     let python = root.join("build/bench-venv/bin/python");
     let py = |script: &str| {
         vec![
@@ -90,6 +114,11 @@ pub(crate) fn build_peers(root: &Path, build: &Path) -> Vec<Peer> {
         Peer {
             name: "smol-ssh (C ABI)",
             kind: Kind::Program(vec![build.join("smolc_peer").display().to_string()]),
+            concurrent: true,
+        },
+        Peer {
+            name: "smol-ssh (Go)",
+            kind: Kind::Program(vec![build.join("smolgo_peer").display().to_string()]),
             concurrent: true,
         },
         Peer {
