@@ -40,11 +40,13 @@ $(NATIVE_LIBS): Cargo.toml Cargo.lock build.rs
 	@mkdir -p $(dir $@)
 	@scripts/native-static-libs.sh target/native-static-libs-probe > $@.tmp && mv $@.tmp $@
 
-## Installs what `make` built under $(DESTDIR)$(PREFIX), without building (so that
-## `make && sudo make install` compiles as you): headers, the shared library with its SONAME
+## Installs what `make` built under $(DESTDIR)$(PREFIX), without rebuilding (so that
+## `make && sudo make install` compiles as you; on a fresh clone it builds first): headers, the shared library with its SONAME
 ## links, the static library, smol-ssh.pc, the CMake package (find_package(smol-ssh)) and the
 ## Python package; runs ldconfig as root for the system's library folders. See scripts/install.sh.
-install:
+# Builds first only when nothing was built (a fresh clone); a build that exists is installed
+# as it is, never rebuilt (run `make` to rebuild).
+install: $(if $(and $(wildcard $(RELEASE_DIR)/libsmol_ssh.so),$(wildcard $(NATIVE_LIBS))),,release)
 	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) VERSION=$(VERSION) SOVERSION=$(SOVERSION) \
 		RELEASE_DIR=$(RELEASE_DIR) NATIVE_LIBS=$(NATIVE_LIBS) PYTHON=$(PYTHON) scripts/install.sh
 

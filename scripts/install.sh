@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make install`: copies what `make` built into $DESTDIR$PREFIX and never builds (so
-# `make && sudo make install` compiles as you, not as root). Installs
+# `make install`: copies what `make` built into $DESTDIR$PREFIX and never rebuilds (so
+# `make && sudo make install` compiles as you, not as root; the Makefile builds first only
+# when nothing was built). Installs
 #   include/smol_ssh.h, include/smol_ssh.hpp
 #   lib/libsmol_ssh.so.VERSION with its SONAME links, lib/libsmol_ssh.a
 #   lib/pkgconfig/smol-ssh.pc           (outside the system's library folders its Libs carry

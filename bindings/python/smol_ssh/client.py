@@ -72,6 +72,16 @@ class FileInfo:
     def is_dir(self) -> bool:
         return self.type == "directory"
 
+    @property
+    def mode(self) -> Optional[int]:
+        """The permission bits (``permissions``)."""
+        return self.permissions
+
+    @property
+    def mtime(self) -> Optional[int]:
+        """The last modification, seconds since the epoch (``modified``)."""
+        return self.modified
+
 
 def _file_info(fi) -> FileInfo:
     return FileInfo(

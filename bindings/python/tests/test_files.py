@@ -33,7 +33,8 @@ def test_file_operations(shared):
             f.write("12345")
         os.chmod(os.path.join(shared, "f.txt"), 0o640)
         info = c.stat(os.path.join(shared, "f.txt"))
-        assert (info.type, info.size, info.permissions) == ("file", 5, 0o640)
+        assert (info.type, info.size, info.permissions, info.mode) == ("file", 5, 0o640, 0o640)
+        assert info.mtime == info.modified and info.mtime > 1_600_000_000
         names = sorted(e.name for e in c.list_dir(shared))
         assert names == sorted(["-it's a\nname", "f.txt"])
         c.rename(os.path.join(shared, "f.txt"), os.path.join(shared, "g.txt"))
