@@ -91,7 +91,10 @@ pub(crate) fn put(
     }
     let temp = format!("{dir}.{base}.smol-ssh-{}", crate::transfer::nonce());
     let pflags = wire::FXF_WRITE | wire::FXF_CREAT | wire::FXF_EXCL;
-    let handle = s.open_file(&temp, pflags, Some(0o600), limits)?;
+    // Errors name the target the caller asked for (the temporary name is ours).
+    let handle = s
+        .open_file(&temp, pflags, Some(0o600), limits)
+        .map_err(|e| Error::new(e.kind(), format!("cannot write {target}: {}", e.message())))?;
     let written = write_all(s, limits, &handle, &mut source, &temp)
         .and_then(|()| set_mode(s, limits, &handle, mode, &temp))
         .and_then(|()| s.close_handle(&handle, &temp, limits))
