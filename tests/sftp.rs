@@ -315,6 +315,17 @@ fn sftp_sessions_share_the_servers_session_limit_with_commands() {
 }
 
 #[test]
+fn an_endless_listing_is_refused_past_its_bound() {
+    let server =
+        support::hostile::Hostile::start_env("normal", &[("SMOL_HOSTILE_SFTP", "endless-names")]);
+    let c = server.client();
+    let err = c.list_dir("/endless", &raw(60)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RemoteFailed, "{err}");
+    assert!(err.message().contains("the listing passed 64 MiB"), "{err}");
+    assert_eq!(c.run("echo still", &raw(5)).unwrap().stdout, b"still\n");
+}
+
+#[test]
 fn a_lying_sftp_server_fails_the_call_on_time_and_spares_the_connection() {
     for (how, kind) in [
         ("huge-packet", ErrorKind::RemoteFailed),

@@ -592,6 +592,21 @@ type outputSink struct {
 	value    interface{}
 }
 
+// setVars hands vars to set, in name order (so that the command line is the same each time).
+func setVars(ro *C.smol_ssh_run_options, vars map[string]string, set func(*C.smol_ssh_run_options, *C.char, *C.char)) {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		cname, cvalue := C.CString(name), C.CString(vars[name])
+		set(ro, cname, cvalue)
+		C.free(unsafe.Pointer(cname))
+		C.free(unsafe.Pointer(cvalue))
+	}
+}
+
 // newRunOptions builds the C run options (only C memory reaches C); cleanup frees them.
 func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_options, func(), *outputSink, error) {
 	ro := C.smol_ssh_run_options_new()
@@ -608,29 +623,11 @@ func newRunOptions(timeout time.Duration, opts *RunOptions) (*C.smol_ssh_run_opt
 		C.smol_ssh_run_options_set_stdin(ro, (*C.uint8_t)(data), C.size_t(len(opts.Stdin)))
 		C.free(data) // copied by the library
 	}
-	names := make([]string, 0, len(opts.Env))
-	for name := range opts.Env {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		cname, cvalue := C.CString(name), C.CString(opts.Env[name])
-		C.smol_ssh_run_options_set_env(ro, cname, cvalue)
-		C.free(unsafe.Pointer(cname))
-		C.free(unsafe.Pointer(cvalue))
-	}
+	setVars(ro, opts.Env, func(ro *C.smol_ssh_run_options, n, v *C.char) { C.smol_ssh_run_options_set_env(ro, n, v) })
+	setVars(ro, opts.SecretEnv, func(ro *C.smol_ssh_run_options, n, v *C.char) {
+		C.smol_ssh_run_options_set_secret_env(ro, n, v)
+	})
 	var sink *outputSink
-	secretNames := make([]string, 0, len(opts.SecretEnv))
-	for name := range opts.SecretEnv {
-		secretNames = append(secretNames, name)
-	}
-	sort.Strings(secretNames)
-	for _, name := range secretNames {
-		cname, cvalue := C.CString(name), C.CString(opts.SecretEnv[name])
-		C.smol_ssh_run_options_set_secret_env(ro, cname, cvalue)
-		C.free(unsafe.Pointer(cname))
-		C.free(unsafe.Pointer(cvalue))
-	}
 	if opts.OnOutput != nil {
 		sink = &outputSink{f: opts.OnOutput}
 		h := cgo.NewHandle(sink)

@@ -26,8 +26,9 @@ pub(crate) struct Ticket {
     paused: AtomicBool,
     slot: Mutex<Slot>,
     ready: Condvar,
-    /// Told when the answer is stored (a submitted run's completion pipe).
-    notifier: Mutex<Option<std::sync::Arc<super::poll::Waker>>>,
+    /// Told when the answer is stored (a submitted run's completion pipe); set once, before
+    /// the run is submitted, and read without a lock on every run's completion.
+    notifier: std::sync::OnceLock<std::sync::Arc<super::poll::Waker>>,
 }
 
 #[derive(Default)]
@@ -115,19 +116,14 @@ impl Ticket {
         }
         self.slot().result = Some(result);
         self.ready.notify_all();
-        let notifier = self
-            .notifier
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(n) = notifier {
+        if let Some(n) = self.notifier.get() {
             n.wake();
         }
     }
 
     /// Wakes `notifier` when the answer is stored (at once if it already is).
     pub(crate) fn set_notifier(&self, notifier: std::sync::Arc<super::poll::Waker>) {
-        *self.notifier.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier.clone());
+        let notifier = self.notifier.get_or_init(|| notifier);
         if self.answered.load(Ordering::Acquire) {
             notifier.wake();
         }

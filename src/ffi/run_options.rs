@@ -135,15 +135,19 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_env(
         // SAFETY: the string and byte arguments are NULL or valid, per the contract.
         let name = unsafe { str_arg(name, "name") }?;
         let value = unsafe { opt_str_arg(value, "value") }?;
-        let env = &mut o.options.env;
-        env.retain(|(n, _)| n != name);
-        if let Some(value) = value {
-            env.push((name.to_owned(), value.to_owned()));
-        }
+        replace_var(&mut o.options.env, name, value.map(str::to_owned));
         Ok(())
     };
     // SAFETY: `options` is NULL or live, per the contract.
     unsafe { set(options, "env", apply) }
+}
+
+/// Replaces `name`'s value in `vars` (None removes it).
+fn replace_var<V>(vars: &mut Vec<(String, V)>, name: &str, value: Option<V>) {
+    vars.retain(|(n, _)| n != name);
+    if let Some(value) = value {
+        vars.push((name.to_owned(), value));
+    }
 }
 
 /// Sets a secret environment variable `name` to `value` for the run (replacing an earlier
@@ -165,11 +169,7 @@ pub unsafe extern "C" fn smol_ssh_run_options_set_secret_env(
         // SAFETY: the string and byte arguments are NULL or valid, per the contract.
         let name = unsafe { str_arg(name, "name") }?;
         let value = unsafe { opt_str_arg(value, "value") }?;
-        let env = &mut o.options.secret_env;
-        env.retain(|(n, _)| n != name);
-        if let Some(value) = value {
-            env.push((name.to_owned(), value.into()));
-        }
+        replace_var(&mut o.options.secret_env, name, value.map(Into::into));
         Ok(())
     };
     // SAFETY: `options` is NULL or live, per the contract.

@@ -9,6 +9,11 @@ use super::wire::{self, Attrs, Reply, Request};
 use crate::client::{Client, RunOptions};
 use crate::error::{Error, ErrorKind, Result};
 
+/// The most memory a directory listing may take (names, and `ENTRY_BYTES` for each entry's
+/// own fields): a guest cannot make the client hold more than this for one `list_dir`.
+const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
+const ENTRY_BYTES: usize = 96;
+
 /// What kind of file a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
@@ -159,11 +164,27 @@ impl Client {
                 Err(e) => return Err(explain(s, e, path, limits, Some(true))?),
             };
             let mut entries = Vec::new();
+            let mut held = 0usize;
             let listed = loop {
                 let id = s.id();
                 let request = Request::new(wire::READDIR, id).bytes(&handle);
                 match s.call(request, id, limits)? {
                     Reply::Name(names) => {
+                        // A guest that lists without end fills memory, not only time.
+                        held += names
+                            .iter()
+                            .map(|(n, _)| n.len() + ENTRY_BYTES)
+                            .sum::<usize>();
+                        if held > MAX_LISTING_BYTES {
+                            break Err(Error::new(
+                                ErrorKind::RemoteFailed,
+                                format!(
+                                    "{path}: the listing passed {} MiB (the most a listing may \
+                                     hold)",
+                                    MAX_LISTING_BYTES >> 20
+                                ),
+                            ));
+                        }
                         for (name, attrs) in names {
                             if name != b"." && name != b".." {
                                 entries.push(DirEntry {

@@ -14,7 +14,8 @@ killed. MODE is how every connection behaves:
 SFTP subsystem rows (any mode): the server answers INIT with a proper VERSION, then plays
 SMOL_HOSTILE_SFTP (an environment variable of the server): huge-packet (a length of 2 GiB),
 unknown-type (a packet of type 77), name-lie (a NAME counting 4 billion entries), long-data
-(DATA of 1 MiB + 1 bytes, more than any packet may hold), silent (no answer at all).
+(DATA of 1 MiB + 1 bytes, more than any packet may hold), silent (no answer at all),
+endless-names (a directory whose listing never ends).
 
 Exec commands (the exact command string the client sends):
   echo TEXT              TEXT and a newline on stdout, exit status 0
@@ -256,6 +257,15 @@ def lying_sftp(chan):
             chan.sendall(packet(b"\x4d" + rid))
         elif how == "name-lie":
             chan.sendall(packet(b"\x68" + rid + struct.pack(">I", 0xFFFFFFFF)))
+        elif how == "endless-names":
+            kind = body[0]
+            if kind == 11:  # OPENDIR: a handle
+                chan.sendall(packet(b"\x66" + rid + struct.pack(">I", 1) + b"h"))
+            elif kind == 12:  # READDIR: 900 long names, never EOF
+                entry = struct.pack(">I", 1000) + b"n" * 1000 + struct.pack(">I", 1) + b"l" + struct.pack(">I", 0)
+                chan.sendall(packet(b"\x68" + rid + struct.pack(">I", 900) + entry * 900))
+            else:  # anything else: OK
+                chan.sendall(packet(b"\x65" + rid + struct.pack(">I", 0) + struct.pack(">I", 0) + struct.pack(">I", 0)))
         elif how == "long-data":
             chan.sendall(packet(b"\x67" + rid + struct.pack(">I", (1 << 20) + 1) + b"x" * 64))
         # silent: nothing
