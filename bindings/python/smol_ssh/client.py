@@ -162,6 +162,13 @@ def _raise_error(err) -> None:
         raise_status(status, message)
 
 
+def _check_run(command, shell) -> None:
+    if shell not in _SHELL_MODES:
+        raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
+    if not isinstance(command, str):
+        raise InvalidArgument(1, "command must be a str")
+
+
 class _RunOptions:
     """A smol_ssh_run_options for one call, freed on exit."""
 
@@ -402,10 +409,7 @@ class SSHClient:
         ``on_output(stream, data)`` (``stream`` is "stdout" or "stderr"), output is handed over
         chunk by chunk on this thread instead of being kept; returning False stops the command
         (Cancelled), and an exception raised by it stops the command and is re-raised here."""
-        if shell not in _SHELL_MODES:
-            raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
-        if not isinstance(command, str):
-            raise InvalidArgument(1, "command must be a str")
+        _check_run(command, shell)
         with _RunOptions(timeout, shell, stdin, env, cancel, secret_env) as opts:
             raised = []
             callback = None
@@ -431,10 +435,7 @@ class SSHClient:
 
     def _submit(self, command: str, timeout: float, shell: str, stdin, env, cancel, secret_env):
         """Starts a run without waiting: the C pending handle (see smol_ssh.aio)."""
-        if shell not in _SHELL_MODES:
-            raise InvalidArgument(1, f"shell must be one of {sorted(_SHELL_MODES)}")
-        if not isinstance(command, str):
-            raise InvalidArgument(1, "command must be a str")
+        _check_run(command, shell)
         pending = c_void_p()
         with _RunOptions(timeout, shell, stdin, env, cancel, secret_env) as opts:
             err = lib.smol_ssh_submit(self._live(), command.encode("utf-8", "surrogatepass"), opts.ptr,
