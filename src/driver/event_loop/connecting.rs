@@ -14,14 +14,16 @@ use crate::log::LogLevel;
 
 impl Loop {
     pub(super) fn connect(&mut self) {
-        let target = self
-            .config
-            .transport
-            .describe(&self.config.host, self.config.port);
+        // Made only when a log function will use it.
+        let target = || {
+            self.config
+                .transport
+                .describe(&self.config.host, self.config.port)
+        };
         let started = Instant::now();
         self.log(LogLevel::Info, || match self.connects {
-            0 => format!("connecting to {target}"),
-            n => format!("reconnecting to {target} (connection {})", n + 1),
+            0 => format!("connecting to {}", target()),
+            n => format!("reconnecting to {} (connection {})", target(), n + 1),
         });
         let budget = self.config.connect_timeout;
         let mut deadline = deadline_after(Instant::now(), budget);
@@ -75,7 +77,8 @@ impl Loop {
                 self.connects += 1;
                 self.log(LogLevel::Info, || {
                     format!(
-                        "connected to {target} in {} ms (cipher {})",
+                        "connected to {} in {} ms (cipher {})",
+                        target(),
                         started.elapsed().as_millis(),
                         conn.cipher().as_deref().unwrap_or("unknown")
                     )
