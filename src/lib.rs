@@ -39,6 +39,7 @@ pub use config::{
     Config, FileTransfer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_COUNT_MAX,
     DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_OUTPUT_BYTES, MIN_KEEPALIVE_INTERVAL,
 };
+pub use driver::{driver_threads, set_driver_threads, MAX_DRIVER_THREADS};
 pub use error::{Error, ErrorKind, Result};
 pub use forward::{Forward, ForwardAddr, ForwardOptions, ForwardStats};
 pub use hostkey::{format_fingerprint, parse_fingerprint, HostKey, HostKeyCallback, HostKeyPolicy};

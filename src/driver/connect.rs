@@ -91,7 +91,7 @@ impl Attempt<'_> {
             ));
         }
         let until = next_call.map_or(self.deadline, |at| at.min(self.deadline));
-        let ready = poll::wait(self.waker, Some((fd, interest)), &[], Some(until))
+        let ready = poll::wait(self.waker, (fd, interest), Some(until))
             .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
         if ready.wake {
             self.waker.drain();

@@ -14,13 +14,17 @@
 //! `abstract` must be the session's own); if it ever differs, nothing is changed and the count
 //! stays at zero (no bound, but no harm).
 //!
-//! The count is per thread: a session is only ever used, and freed, by its driver thread.
+//! The count is per client ([`Account`]): a client's libssh2 calls, on the thread that
+//! connects it and then on the driver thread that serves it among others, run inside
+//! [`Account::enter`], which makes its account the one this thread's allocations count into.
 //!
 //! With `raw_channel.rs`, `socket_io.rs` and `poll.rs`, one of the places outside `ffi` with
 //! `unsafe`.
 
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use libssh2_sys as sys;
 
@@ -29,20 +33,54 @@ use libssh2_sys as sys;
 /// so 32 MiB, plus buffers.
 pub(crate) const LIMIT: usize = 64 * 1024 * 1024;
 
+/// Bytes libssh2 allocated for one client's connection, minus those it freed.
+#[derive(Default)]
+pub(crate) struct Account(AtomicIsize);
+
 thread_local! {
-    /// Bytes allocated by libssh2 on this thread, minus those it freed.
-    static HELD: Cell<isize> = const { Cell::new(0) };
+    /// The account this thread's libssh2 allocations count into now (none: not counted).
+    static CURRENT: Cell<*const Account> = const { Cell::new(ptr::null()) };
 }
 
-/// What libssh2 holds now for this thread's connection.
+/// While it lives, this thread's libssh2 allocations count into one account.
+pub(crate) struct Entered<'a> {
+    before: *const Account,
+    account: std::marker::PhantomData<&'a Account>,
+}
+
+impl Account {
+    /// Counts this thread's libssh2 allocations into this account until the guard goes.
+    pub(crate) fn enter(&self) -> Entered<'_> {
+        Entered {
+            before: CURRENT.with(|c| c.replace(self)),
+            account: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.before));
+    }
+}
+
+/// Runs `f` on the account this thread counts into (if any).
+fn with_current<T>(f: impl FnOnce(&Account) -> T) -> Option<T> {
+    let current = CURRENT.with(Cell::get);
+    // SAFETY: CURRENT is set only by `Account::enter`, whose guard borrows the account and
+    // restores the previous value when it goes, so a non-null pointer is a live account.
+    unsafe { current.as_ref() }.map(f)
+}
+
+/// What libssh2 holds now for the connection of the account entered on this thread.
 pub(crate) fn held() -> usize {
-    HELD.with(|h| h.get().max(0) as usize)
+    with_current(|a| a.0.load(Ordering::Relaxed).max(0) as usize).unwrap_or(0)
 }
 
-/// Makes `session` allocate through the counters, and starts the count afresh (the previous
-/// connection of this thread is gone). Call right after the session is made.
+/// Makes `session` allocate through the counters, and starts the count afresh (the client's
+/// previous connection is gone). Call right after the session is made, inside `enter`.
 pub(crate) fn install(session: &ssh2::Session) {
-    HELD.with(|h| h.set(0));
+    with_current(|a| a.0.store(0, Ordering::Relaxed));
     let mut guard = session.raw();
     let sess: *mut sys::LIBSSH2_SESSION = &mut *guard;
     // SAFETY: `sess` is live and locked. libssh2_session_abstract returns the address of the
@@ -66,7 +104,7 @@ pub(crate) fn install(session: &ssh2::Session) {
 }
 
 fn add(bytes: isize) {
-    HELD.with(|h| h.set(h.get().saturating_add(bytes)));
+    with_current(|a| a.0.fetch_add(bytes, Ordering::Relaxed));
 }
 
 /// The usable size of a malloc block (0 for NULL).

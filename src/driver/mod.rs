@@ -1,8 +1,10 @@
-//! The connection's owner. One driver thread per client owns the libssh2 session in
-//! non-blocking mode; callers hand it jobs and wait on their own deadline (see DESIGN §2).
+//! The connection's owner. A client's loop, on one of the process's driver threads (see
+//! `workers`), owns the libssh2 session in non-blocking mode; callers hand it jobs and wait
+//! on their own deadline (see DESIGN §2).
 
 mod connect;
 mod dial;
+mod epoll;
 mod event_loop;
 mod expiry;
 mod held_memory;
@@ -21,10 +23,10 @@ mod ssh_error;
 mod task;
 mod ticket;
 mod tunnel;
+mod workers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex};
 
 pub(crate) use input::Input;
 pub(crate) use job::{deadline_after, Job, Request, RunJob};
@@ -32,17 +34,19 @@ pub(crate) use poll::{readable_within, set_nonblocking, shut_down, Waker};
 pub(crate) use shared::Shared;
 pub(crate) use ticket::{Event, Ticket};
 pub(crate) use tunnel::{Counters, Target as TunnelTarget, TunnelJob};
+pub use workers::{driver_threads, set_driver_threads, MAX_DRIVER_THREADS};
 pub(crate) use Submitter as DriverSubmitter;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use shared::Inbox;
 
-/// The handle a client keeps on its driver thread, started on first use.
+/// The handle a client keeps on its loop, handed to a driver thread on first use.
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     config: Arc<Config>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The loop was handed to a driver thread.
+    started: Mutex<bool>,
 }
 
 impl Driver {
@@ -60,9 +64,11 @@ impl Driver {
                 connected: AtomicBool::new(false),
                 cipher: Mutex::new(None),
                 host_key: Mutex::new(None),
+                ended: Mutex::new(None),
+                ended_cv: Condvar::new(),
             }),
             config: Arc::new(config),
-            thread: Mutex::new(None),
+            started: Mutex::new(false),
         })
     }
 
@@ -78,7 +84,7 @@ impl Driver {
         self.shared.wake();
     }
 
-    /// Queues a request and wakes the driver, starting its thread on first use.
+    /// Queues a request and wakes the driver, handing the loop to a driver thread on first use.
     pub(crate) fn submit(&self, request: Request) -> Result<()> {
         self.ensure_started()?;
         Submitter(Arc::clone(&self.shared)).submit(request)
@@ -97,16 +103,13 @@ impl Driver {
         self.shared.waker.wake();
     }
 
-    /// Whether the driver thread has been started (nothing to close before that).
     pub(crate) fn shutting_down(&self) -> bool {
         self.shared.inbox().shutdown
     }
 
+    /// Whether the loop has been started (nothing to close before that).
     pub(crate) fn started(&self) -> bool {
-        self.thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        *self.started.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn connected(&self) -> bool {
@@ -130,27 +133,17 @@ impl Driver {
     }
 
     fn ensure_started(&self) -> Result<()> {
-        let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
-        if thread.as_ref().is_some_and(|t| t.is_finished()) {
-            // Only a panic ends the driver before the client is dropped; its state is suspect.
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        if *started && self.shared.has_ended() && !self.shutting_down() {
+            // Only a panic ends the loop before the client is dropped; its state is suspect.
             return Err(Error::new(
                 ErrorKind::Panic,
                 "this client's driver stopped after an internal error; make a new client",
             ));
         }
-        if thread.is_none() {
-            let shared = Arc::clone(&self.shared);
-            let config = Arc::clone(&self.config);
-            let handle = std::thread::Builder::new()
-                .name("smol-ssh-driver".into())
-                .spawn(move || event_loop::run(shared, config))
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::ConnectFailed,
-                        format!("cannot start the driver thread: {e}"),
-                    )
-                })?;
-            *thread = Some(handle);
+        if !*started {
+            workers::attach(Arc::clone(&self.shared), Arc::clone(&self.config))?;
+            *started = true;
         }
         Ok(())
     }
@@ -183,22 +176,25 @@ impl Submitter {
 }
 
 impl Drop for Driver {
-    /// Ends the driver: jobs still queued or running end as disconnected, the connection is
-    /// closed, and the thread is joined, so nothing of the client outlives it.
+    /// Ends the loop: jobs still queued or running end as disconnected, the connection is
+    /// closed, and the driver thread is done with the client before this returns, so that
+    /// nothing of the client outlives it.
     fn drop(&mut self) {
         self.shutdown();
-        let handle = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(handle) = handle {
-            // A panic of the driver thread has answered its calls with PANIC already; in debug
-            // builds (the tests) it is raised here too, so that no internal check goes unseen.
-            if let Err(panic) = handle.join() {
-                if cfg!(debug_assertions) && !std::thread::panicking() {
-                    std::panic::resume_unwind(panic);
-                }
+        if !self.started() || workers::on_driver_thread() {
+            // Freed on a driver thread (from a log callback): it cannot wait for itself; the
+            // loop ends on its own.
+            return;
+        }
+        let ended = self.shared.wait_ended();
+        if let Some(thread) = ended.thread {
+            let _ = thread.join();
+        }
+        // A panic of the loop has answered its calls with PANIC already; in debug builds
+        // (the tests) it is raised here too, so that no internal check goes unseen.
+        if let Some(panic) = ended.panic {
+            if cfg!(debug_assertions) && !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The driver's only system calls: poll(2) over the SSH socket and a wake-up socket pair.
+//! The driver's system calls besides epoll: poll(2) over a connecting socket and a wake-up
+//! socket pair, and the sockets' own calls.
 //! With `raw_channel.rs` (the raw libssh2 calls), one of the two places outside `ffi` with
 //! `unsafe`.
 
@@ -23,7 +24,6 @@ pub(crate) struct Interest {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Ready {
     pub wake: bool,
-    pub hangup: bool,
     /// The socket is ready for what was asked (or has an error or hang-up to report).
     pub socket: bool,
 }
@@ -33,55 +33,37 @@ const RDHUP: libc::c_short = libc::POLLRDHUP;
 #[cfg(not(target_os = "linux"))]
 const RDHUP: libc::c_short = 0;
 
-/// Waits until the waker fires, the socket is ready for `interest`, one of `streams` (the
-/// local ends of tunnels) is ready for its interest, or `deadline` passes. An interrupted wait
-/// returns nothing ready; callers loop.
+/// Waits until the waker fires, the socket is ready for `interest`, or `deadline` passes (a
+/// connect's waits; the driver threads sleep in epoll). An interrupted wait returns nothing
+/// ready; callers loop.
 pub(crate) fn wait(
     waker: &Waker,
-    socket: Option<(RawFd, Interest)>,
-    streams: &[(RawFd, Interest)],
+    socket: (RawFd, Interest),
     deadline: Option<Instant>,
 ) -> io::Result<Ready> {
-    let entry = |fd: RawFd, interest: Interest| {
-        let mut events = 0;
-        if interest.read {
-            events |= libc::POLLIN;
-        }
-        if interest.write {
-            events |= libc::POLLOUT;
-        }
-        if interest.hangup {
-            events |= RDHUP;
-        }
-        libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        }
-    };
-    let fixed = [
+    let (fd, interest) = socket;
+    let mut events = 0;
+    if interest.read {
+        events |= libc::POLLIN;
+    }
+    if interest.write {
+        events |= libc::POLLOUT;
+    }
+    if interest.hangup {
+        events |= RDHUP;
+    }
+    let mut fds = [
         libc::pollfd {
             fd: waker.rx.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         },
-        match socket {
-            Some((fd, interest)) => entry(fd, interest),
-            None => entry(-1, Interest::default()),
+        libc::pollfd {
+            fd,
+            events,
+            revents: 0,
         },
     ];
-    // The common case (no tunnels, every run) polls from the stack; tunnels' ends are added
-    // on the heap.
-    let mut extended;
-    let mut on_stack = fixed;
-    let fds: &mut [libc::pollfd] = if streams.is_empty() {
-        &mut on_stack
-    } else {
-        extended = Vec::with_capacity(2 + streams.len());
-        extended.extend_from_slice(&fixed);
-        extended.extend(streams.iter().map(|&(fd, interest)| entry(fd, interest)));
-        &mut extended
-    };
     let timeout_ms: libc::c_int = match deadline {
         None => -1,
         Some(at) => {
@@ -91,8 +73,7 @@ pub(crate) fn wait(
             ms.min(libc::c_int::MAX as u128) as libc::c_int
         }
     };
-    // SAFETY: `fds` is a valid array of pollfd for the duration of the call; an fd of -1 is
-    // ignored by poll(2).
+    // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if n < 0 {
         let err = io::Error::last_os_error();
@@ -101,11 +82,9 @@ pub(crate) fn wait(
         }
         return Err(err);
     }
-    let sock = fds[1].revents;
     Ok(Ready {
         wake: fds[0].revents != 0,
-        hangup: sock & (RDHUP | libc::POLLHUP | libc::POLLERR) != 0,
-        socket: sock != 0,
+        socket: fds[1].revents != 0,
     })
 }
 

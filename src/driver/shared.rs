@@ -1,9 +1,11 @@
 //! What caller threads and the driver thread share: the inbox of requests, the wake-up
 //! pipe, and what the driver reports (connected, cipher).
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use super::job::Request;
 use super::poll::Waker;
@@ -19,6 +21,18 @@ pub(crate) struct Shared {
     pub(super) cipher: Mutex<Option<String>>,
     /// The host key the server presented at the last connect (accepted or not).
     pub(super) host_key: Mutex<Option<HostKey>>,
+    /// Set by the driver thread when the client's loop has ended.
+    pub(super) ended: Mutex<Option<Ended>>,
+    pub(super) ended_cv: Condvar,
+}
+
+/// How a client's loop ended.
+pub(crate) struct Ended {
+    /// Its turn panicked (the calls it held were answered with PANIC).
+    pub panic: Option<Box<dyn Any + Send>>,
+    /// The driver thread, when it ended with this client (its last): joined by the one that
+    /// frees the client, so that nothing of the client outlives it.
+    pub thread: Option<JoinHandle<()>>,
 }
 
 /// Requests handed to the driver, and whether the client is being freed.
@@ -51,6 +65,34 @@ impl Shared {
 
     pub(super) fn set_cipher(&self, cipher: Option<String>) {
         *self.cipher.lock().unwrap_or_else(|e| e.into_inner()) = cipher;
+    }
+
+    /// The client's loop ended (driver thread side).
+    pub(super) fn end(&self, ended: Ended) {
+        *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended);
+        self.ended_cv.notify_all();
+    }
+
+    /// Whether the client's loop ended (it panicked, or the client is being freed).
+    pub(super) fn has_ended(&self) -> bool {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Waits until the client's loop has ended, and takes how.
+    pub(super) fn wait_ended(&self) -> Ended {
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(how) = ended.as_mut() {
+                return Ended {
+                    panic: how.panic.take(),
+                    thread: how.thread.take(),
+                };
+            }
+            ended = self.ended_cv.wait(ended).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     pub(super) fn set_connected(&self, up: bool) {

@@ -28,8 +28,9 @@
 //!   down), these functions claim every send went out and every receive failed: libssh2 then
 //!   finishes whatever it was doing at once and frees everything.
 //!
-//! The state is per thread: a session is only ever used by its driver thread. Threads that
-//! never grant a budget read without limit (libssh2's own behaviour).
+//! The state is per thread: a driver thread serves many clients, one turn at a time, and
+//! swaps each client's state in for its turn and out after it ([`swap`]). Threads that never
+//! grant a budget read without limit (libssh2's own behaviour).
 //!
 //! With `raw_channel.rs` and `poll.rs`, one of the places outside `ffi` with `unsafe`.
 
@@ -74,6 +75,39 @@ thread_local! {
     static VIOLATION: Cell<Option<i32>> = const { Cell::new(None) };
     /// The connection is being dropped: sends "succeed", receives fail.
     static LETTING_GO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One client's receive state between its turns.
+pub(crate) struct IoState {
+    left: usize,
+    careful: bool,
+    session: *mut sys::LIBSSH2_SESSION,
+    violation: Option<i32>,
+}
+
+impl Default for IoState {
+    fn default() -> Self {
+        IoState {
+            left: usize::MAX,
+            careful: false,
+            session: ptr::null_mut(),
+            violation: None,
+        }
+    }
+}
+
+/// Exchanges this thread's receive state with `state`: a client's state goes in before its
+/// turn, and comes out after it.
+pub(crate) fn swap(state: &mut IoState) {
+    state.left = LEFT.with(|l| l.replace(state.left));
+    state.careful = CAREFUL.with(|c| c.replace(state.careful));
+    state.session = SESSION.with(|s| s.replace(state.session));
+    state.violation = VIOLATION.with(|v| v.replace(state.violation));
+}
+
+/// Forgets the session this thread was working on (it was freed, or its turn failed).
+pub(crate) fn forget() {
+    swap(&mut IoState::default());
 }
 
 /// Runs `drop` (which frees a connection's session and channels) with sends claimed done and

@@ -1,84 +1,185 @@
-//! The loop's connect: one attempt against the connect deadline (or a wait_for_ssh call's),
-//! during which the calls waiting for the connection still end on time and close/free abort it.
+//! The loop's connect: one attempt against the connect deadline (or a wait_for_ssh call's).
+//!
+//! A driver thread serves many clients, and a connect waits (on the network, the guest's
+//! sshd, an ssh-agent, a host-key callback): so the attempt runs on a thread of its own that
+//! lives only as long as it does, while the client's turns go on on the driver thread. Those
+//! turns take new calls, end on time those waiting for the connection, and abandon the
+//! attempt when the client is closed or freed. The connecting thread wakes the client when it
+//! is done, and the next turn takes the connection (or the error) from it.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::super::connect::{self, Attempt};
+use super::super::connect::{self, Attempt, Conn};
 use super::super::expiry::{expire_queued, expire_unsent};
 use super::super::job::{deadline_after, Request};
 use super::super::liveness::Liveness;
-use super::Loop;
-use crate::error::ErrorKind;
+use super::super::poll::Waker;
+use super::{Loop, Next};
+use crate::error::{Error, ErrorKind, Result};
+use crate::hostkey::HostKey;
 use crate::log::LogLevel;
 
+/// Stack of a connecting thread (the handshake, OpenSSL and a host-key callback).
+const CONNECT_STACK: usize = 1024 * 1024;
+
+/// A connect attempt in progress on its own thread.
+pub(super) struct Connecting {
+    thread: Option<JoinHandle<Outcome>>,
+    /// Set (and `waker` woken) to make the attempt give up: the client is closed or freed.
+    abandon: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    /// Set when the attempt is over (returned or panicked), before the client is woken.
+    over: Arc<AtomicBool>,
+    started: Instant,
+}
+
+/// Tells the client the attempt is over when it goes, however it ends.
+struct Over(Arc<AtomicBool>, Arc<super::super::shared::Shared>);
+
+impl Drop for Over {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+        self.1.wake();
+    }
+}
+
+/// What an attempt ends with.
+struct Outcome {
+    result: Result<Conn>,
+    remembered: Option<[u8; 32]>,
+    seen: Option<HostKey>,
+}
+
 impl Loop {
-    pub(super) fn connect(&mut self) {
-        // Made only when a log function will use it.
-        let target = || {
-            self.config
-                .transport
-                .describe(&self.config.host, self.config.port)
-        };
+    /// Starts a connect attempt on a thread of its own.
+    pub(super) fn start_connect(&mut self) {
         let started = Instant::now();
         self.log(LogLevel::Info, || match self.connects {
-            0 => format!("connecting to {}", target()),
-            n => format!("reconnecting to {} (connection {})", target(), n + 1),
+            0 => format!("connecting to {}", self.target()),
+            n => format!("reconnecting to {} (connection {})", self.target(), n + 1),
         });
         let budget = self.config.connect_timeout;
-        let mut deadline = deadline_after(Instant::now(), budget);
+        let mut deadline = deadline_after(started, budget);
         // A wait_for_ssh attempt bounds the connect by its own deadline.
         if self.active.is_empty() && self.queue.iter().all(|r| matches!(r, Request::Connect(_))) {
             if let Some(latest) = self.queue.iter().map(|r| r.job().deadline).max() {
                 deadline = deadline.min(latest);
             }
         }
-        let shared = Arc::clone(&self.shared);
-        let abort = move || {
-            let inbox = shared.inbox();
-            inbox.shutdown
-                || inbox
-                    .requests
-                    .iter()
-                    .any(|r| matches!(r, Request::Close(_)))
+        let waker = match Waker::new() {
+            Ok(waker) => Arc::new(waker),
+            Err(e) => return self.connect_failed(cannot_start(&e)),
         };
-        // While connecting, the calls waiting for the connection still end on time, new ones
-        // included (a close stays in the inbox: `abort` sees it).
-        let (queue, active, shared) = (&mut self.queue, &mut self.active, &self.shared);
-        let mut tick = |now: Instant| {
-            {
-                let mut inbox = shared.inbox();
-                let until_close = inbox
-                    .requests
-                    .iter()
-                    .position(|r| matches!(r, Request::Close(_)))
-                    .unwrap_or(inbox.requests.len());
-                queue.extend(inbox.requests.drain(..until_close));
+        let abandon = Arc::new(AtomicBool::new(false));
+        let (config, shared, account) = (
+            Arc::clone(&self.config),
+            Arc::clone(&self.shared),
+            Arc::clone(&self.account),
+        );
+        let over = Arc::new(AtomicBool::new(false));
+        let (thread_waker, thread_abandon) = (Arc::clone(&waker), Arc::clone(&abandon));
+        let thread_over = Over(Arc::clone(&over), shared);
+        let mut remembered = self.remembered_key;
+        let spawned = std::thread::Builder::new()
+            .name("smol-ssh-connect".into())
+            .stack_size(CONNECT_STACK)
+            .spawn(move || {
+                let _over = thread_over;
+                let _counted = account.enter();
+                let abort = || thread_abandon.load(Ordering::Acquire);
+                // The client's turns end the waiting calls on time: nothing to do here.
+                let mut tick = |_: Instant| None;
+                let attempt = Attempt {
+                    deadline,
+                    budget: budget.min(deadline.saturating_duration_since(Instant::now())),
+                    waker: &thread_waker,
+                    abort: &abort,
+                    tick: RefCell::new(&mut tick),
+                };
+                let mut seen = None;
+                let result = connect::connect(&config, &mut remembered, &mut seen, &attempt);
+                Outcome {
+                    result,
+                    remembered,
+                    seen,
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                self.connecting = Some(Connecting {
+                    thread: Some(thread),
+                    abandon,
+                    waker,
+                    over,
+                    started,
+                })
             }
-            expire_queued(queue, now);
-            expire_unsent(active, now);
-            let queued = queue.iter().map(|r| r.job().deadline);
-            queued.chain(active.iter().map(|t| t.job.deadline)).min()
-        };
-        let attempt = Attempt {
-            deadline,
-            budget: budget.min(deadline.saturating_duration_since(Instant::now())),
-            waker: &self.shared.waker,
-            abort: &abort,
-            tick: std::cell::RefCell::new(&mut tick),
-        };
-        let mut seen = None;
-        let result = connect::connect(&self.config, &mut self.remembered_key, &mut seen, &attempt);
-        if seen.is_some() {
-            self.shared.set_host_key(seen);
+            Err(e) => self.connect_failed(cannot_start(&e)),
         }
-        match result {
+    }
+
+    /// A turn while connecting: new calls are queued (a close stays in the inbox until the
+    /// attempt ends, and abandons it), and the calls waiting for the connection end on time.
+    /// `None` once the attempt has ended (its outcome taken): the turn goes on as usual.
+    pub(super) fn while_connecting(&mut self) -> Option<Next> {
+        let connecting = self.connecting.as_mut()?;
+        self.shared.waker.drain();
+        let give_up = {
+            let mut inbox = self.shared.inbox();
+            let until_close = inbox
+                .requests
+                .iter()
+                .position(|r| matches!(r, Request::Close(_)))
+                .unwrap_or(inbox.requests.len());
+            self.queue.extend(inbox.requests.drain(..until_close));
+            inbox.shutdown || !inbox.requests.is_empty()
+        };
+        if give_up && !connecting.abandon.swap(true, Ordering::AcqRel) {
+            connecting.waker.wake();
+        }
+        let now = Instant::now();
+        expire_queued(&mut self.queue, now);
+        expire_unsent(&mut self.active, now);
+        if !connecting.over.load(Ordering::Acquire) {
+            let queued = self.queue.iter().map(|r| r.job().deadline);
+            let deadline = queued
+                .chain(self.active.iter().map(|t| t.job.deadline))
+                .min();
+            self.watched.clear();
+            self.watching_idle = false;
+            return Some(Next::Sleep(deadline));
+        }
+        let mut connecting = self.connecting.take().expect("checked above");
+        let thread = connecting.thread.take().expect("joined once");
+        match thread.join() {
+            Ok(outcome) => self.connect_ended(outcome, connecting.started),
+            // In debug builds (the tests) the connect's panic is the loop's, so none goes
+            // unseen; otherwise the calls waiting for the connection get it as an error.
+            Err(panic) if cfg!(debug_assertions) => std::panic::resume_unwind(panic),
+            Err(_) => self.connect_failed(Error::new(
+                ErrorKind::Panic,
+                "internal error: the connect stopped unexpectedly",
+            )),
+        }
+        None
+    }
+
+    fn connect_ended(&mut self, outcome: Outcome, started: Instant) {
+        self.remembered_key = outcome.remembered;
+        if outcome.seen.is_some() {
+            self.shared.set_host_key(outcome.seen);
+        }
+        match outcome.result {
             Ok(conn) => {
                 self.connects += 1;
                 self.log(LogLevel::Info, || {
                     format!(
                         "connected to {} in {} ms (cipher {})",
-                        target(),
+                        self.target(),
                         started.elapsed().as_millis(),
                         conn.cipher().as_deref().unwrap_or("unknown")
                     )
@@ -93,14 +194,30 @@ impl Loop {
                     Instant::now(),
                 ));
             }
-            Err(err) => {
-                let level = match err.kind() {
-                    ErrorKind::HostKeyRejected | ErrorKind::AuthFailed => LogLevel::Error,
-                    _ => LogLevel::Warning,
-                };
-                self.log(level, || format!("connect failed: {err}"));
-                self.fail_all(&err);
-            }
+            Err(err) => self.connect_failed(err),
         }
     }
+
+    fn connect_failed(&mut self, err: Error) {
+        let level = match err.kind() {
+            ErrorKind::HostKeyRejected | ErrorKind::AuthFailed => LogLevel::Error,
+            _ => LogLevel::Warning,
+        };
+        self.log(level, || format!("connect failed: {err}"));
+        self.fail_all(&err);
+    }
+
+    /// The server, as messages name it.
+    fn target(&self) -> String {
+        self.config
+            .transport
+            .describe(&self.config.host, self.config.port)
+    }
+}
+
+fn cannot_start(e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::ConnectFailed,
+        format!("cannot start a thread for the connect: {e}"),
+    )
 }

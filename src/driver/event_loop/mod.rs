@@ -1,11 +1,13 @@
 //! The driver thread's loop. Every turn, whatever any channel is doing: take new requests,
 //! end the calls whose deadline passed or that were cancelled, connect if work waits, put
 //! queued runs on channels, step the channels for a bounded share (bytes received, time),
-//! then sleep in poll until the socket, a caller or the nearest deadline needs attention.
+//! then say what to sleep on until the socket, a caller or the nearest deadline needs
+//! attention. A driver thread (see `workers`) runs the turns of many clients' loops, one at a
+//! time, and sleeps on all of them at once.
 //!
 //! This file holds the turn and the bookkeeping of calls; `connecting.rs` the connect,
 //! `channels.rs` the stepping and the opener, `farewell.rs` ending a connection on close/free,
-//! `sleep.rs` the poll.
+//! `sleep.rs` what a loop sleeps on.
 
 mod channels;
 mod connecting;
@@ -14,14 +16,16 @@ mod sleep;
 mod tunnels;
 
 use std::collections::VecDeque;
+use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::connect::Conn;
 use super::expiry::{self, expire_queued};
-use super::held_memory;
+use super::held_memory::{self, Account};
 use super::job::{Job, Request};
 use super::liveness::Liveness;
+use super::poll::Interest;
 use super::pool::Pool;
 use super::reaper;
 use super::shared::Shared;
@@ -52,31 +56,18 @@ const FAREWELL: Duration = Duration::from_millis(80);
 /// How long the kill script may take.
 const REAP_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) fn run(shared: Arc<Shared>, config: Arc<Config>) {
-    let mut lp = Loop {
-        shared,
-        config,
-        remembered_key: None,
-        conn: None,
-        queue: VecDeque::new(),
-        active: Vec::new(),
-        tunnels: Vec::new(),
-        pool: Pool::default(),
-        scratch: Vec::new(),
-        liveness: None,
-        reap_wanted: false,
-        farewell: None,
-        retiring: false,
-        connects: 0,
-    };
-    while lp.turn() {}
-    lp.drop_conn(true);
-    let requests = std::mem::take(&mut lp.shared.inbox().requests);
-    lp.queue.extend(requests);
-    lp.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
+/// What a loop wants after a turn.
+pub(crate) enum Next {
+    /// Another turn at once (it stopped with work left: a flood).
+    Again,
+    /// Sleep until its waker, one of its `watched` descriptors, or the deadline.
+    Sleep(Option<Instant>),
+    /// The client was freed and everything of it is gone: drop the loop.
+    Done,
 }
 
-struct Loop {
+/// One client's loop.
+pub(crate) struct Loop {
     shared: Arc<Shared>,
     config: Arc<Config>,
     /// Host key accepted on the first connect (accept-first policy), kept across reconnects.
@@ -105,6 +96,16 @@ struct Loop {
     retiring: bool,
     /// Connections made so far (a later connect is a reconnect, and the log says so).
     connects: u64,
+    /// The connect in progress on its own thread.
+    connecting: Option<connecting::Connecting>,
+    /// What libssh2 holds for this client's connection (see held_memory.rs).
+    account: Arc<Account>,
+    /// This client's receive state between turns (see socket_io.rs).
+    io: socket_io::IoState,
+    /// What the loop sleeps on besides its waker (set by each turn that sleeps).
+    watched: Vec<(RawFd, Interest)>,
+    /// The socket is watched for a hang-up only (the connection is idle).
+    watching_idle: bool,
 }
 
 /// A connection being ended after its commands were stopped.
@@ -116,21 +117,86 @@ struct Farewell {
 }
 
 impl Loop {
+    pub(crate) fn new(shared: Arc<Shared>, config: Arc<Config>) -> Loop {
+        Loop {
+            shared,
+            config,
+            remembered_key: None,
+            conn: None,
+            queue: VecDeque::new(),
+            active: Vec::new(),
+            tunnels: Vec::new(),
+            pool: Pool::default(),
+            scratch: Vec::new(),
+            liveness: None,
+            reap_wanted: false,
+            farewell: None,
+            retiring: false,
+            connects: 0,
+            connecting: None,
+            account: Arc::new(Account::default()),
+            io: socket_io::IoState::default(),
+            watched: Vec::new(),
+            watching_idle: false,
+        }
+    }
+
+    /// The client's shared half (its waker is what the driver thread watches for it).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The descriptors the loop sleeps on besides its waker, after a `Next::Sleep`.
+    pub(crate) fn watched(&self) -> &[(RawFd, Interest)] {
+        &self.watched
+    }
+
+    /// One turn, with this client's libssh2 accounting and receive state in place.
+    /// `hangup`: its socket reported a hang-up since the last turn.
+    pub(crate) fn step(&mut self, hangup: bool) -> Next {
+        let account = Arc::clone(&self.account);
+        let _counted = account.enter();
+        socket_io::swap(&mut self.io);
+        let next = match self.turn(hangup) {
+            Some(next) => next,
+            None => {
+                self.finish();
+                Next::Done
+            }
+        };
+        socket_io::swap(&mut self.io);
+        next
+    }
+
+    /// The end of the loop: the client is freed.
+    fn finish(&mut self) {
+        self.drop_conn(true);
+        let requests = std::mem::take(&mut self.shared.inbox().requests);
+        self.queue.extend(requests);
+        self.fail_all(&Error::new(ErrorKind::Disconnected, "the client was freed"));
+    }
+
     /// Tells the caller's log (the message is made only when there is one).
     fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
         log::log(&self.config.log, level, message);
     }
 
-    /// One turn; false when the client is being freed and the connection may go.
-    fn turn(&mut self) -> bool {
+    /// One turn; `None` when the client is being freed and the connection may go.
+    fn turn(&mut self, hangup: bool) -> Option<Next> {
+        if hangup && self.watching_idle && self.conn.is_some() {
+            self.transport_lost("the server closed the connection");
+        }
+        if let Some(next) = self.while_connecting() {
+            return Some(next);
+        }
         let shutdown = self.intake();
         if shutdown && self.farewell.is_none() && !self.begin_farewell(None) {
-            return false;
+            return None;
         }
         if self.farewell_done(Instant::now()) {
             self.end_farewell();
             if shutdown {
-                return false;
+                return None;
             }
         }
         self.expire(Instant::now());
@@ -138,15 +204,15 @@ impl Loop {
             self.drop_conn(true);
         }
         if self.conn.is_none() && self.needs_connection() {
-            self.connect();
-            return true;
+            self.start_connect();
+            return Some(self.while_connecting().unwrap_or(Next::Again));
         }
         self.admit();
         // A turn that stopped with work left (a flood) goes round again at once.
-        if !self.pump() {
-            self.sleep();
+        if self.pump() {
+            return Some(Next::Again);
         }
-        true
+        Some(self.sleep())
     }
 
     /// Moves submitted requests into the queue; a close ends the connection (after stopping
@@ -324,11 +390,11 @@ impl Loop {
         });
         // Everything libssh2 held for the connection is freed with it (a session it could not
         // free, waiting to send its channels' closes, would stay behind unseen).
-        debug_assert_eq!(
-            held_memory::held(),
-            0,
+        debug_assert!(
+            held_memory::held() == 0,
             "libssh2 still holds memory after the connection was dropped"
         );
+        socket_io::forget();
         self.liveness = None;
         self.reap_wanted = false;
         self.retiring = false;
