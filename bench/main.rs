@@ -9,14 +9,15 @@
 //! Figures: warm `true` (ms), the same in a login shell, cold (process start to first command
 //! done, ms), 100 MB of stdout (MB/s, default cipher and aes128-ctr for all), 8 × `sleep 0.2` at
 //! once (s), commands/s with 1, 4 and 8 in flight, round trips per warm command through a proxy
-//! adding 10 ms each way, and RSS per idle connected smol-ssh handle at 1, 100 and 1000 handles.
+//! adding 10 ms each way, and RSS and threads per idle connected smol-ssh handle at 1, 1,000
+//! and 10,000 handles.
 //!
-//! Environment: BENCH_ROUNDS (default 3), BENCH_HANDLES (default "1,100,1000").
+//! Environment: BENCH_ROUNDS (default 3), BENCH_HANDLES (default "1,1000,10000").
 //!
 //! The parts: peers.rs (the peer protocol and the peers), openssh.rs (the ControlMaster
 //! driver), rust_peers.rs (this program as the Rust peers), results.rs (collecting and
 //! rendering), and one file per extra measurement: transports.rs, forward.rs, files.rs,
-//! pending.rs, flood.rs, log.rs.
+//! pending.rs, flood.rs, log.rs, idle.rs, many.rs.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,7 +25,9 @@ mod support;
 mod files;
 mod flood;
 mod forward;
+mod idle;
 mod log;
+mod many;
 mod openssh;
 mod peers;
 mod pending;
@@ -36,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use peers::{build_peers, measure, parse_rss, run_peer, self_peer};
+use peers::{build_peers, measure};
 use results::{percentile, render_svg, render_table, Results};
 use rust_peers::{smol_peer, ssh2_peer};
 
@@ -183,13 +186,33 @@ fn orchestrate() {
     ));
 
     eprintln!("bench: warm `true` of a quiet client while another floods");
-    let (alone, beside) = flood::measure(&sshd, rounds, 50);
-    let (alone, beside) = (percentile(&alone, 0.5), percentile(&beside, 0.5));
+    let mut beside_flood = Vec::new();
+    for drivers in [1, 2] {
+        let (alone, beside) = flood::measure(&sshd, rounds, 50, drivers);
+        let (alone, beside) = (percentile(&alone, 0.5), percentile(&beside, 0.5));
+        beside_flood.push(format!(
+            "{} {alone:.3} ms alone, {beside:.3} ms beside the flood ({:.2}x)",
+            if drivers == 1 {
+                "on the same driver thread:"
+            } else {
+                "on a driver thread each:"
+            },
+            beside / alone
+        ));
+    }
     results.notes.push(format!(
-        "Warm `true` of a quiet client {alone:.3} ms alone, {beside:.3} ms while another client \
-         of the same sshd reads `cat /dev/zero` at full speed ({:.2}x; each client has its own \
-         driver thread).",
-        beside / alone
+        "Warm `true` of a quiet client while another client of the same sshd reads `cat \
+         /dev/zero` at full speed, {}.",
+        beside_flood.join("; ")
+    ));
+
+    eprintln!("bench: commands/s with 1,000 clients, one command at a time each");
+    let many = many::measure(&sshd, 1000, 10.0);
+    results.notes.push(format!(
+        "{} clients each running `true` one at a time, driven from one thread through the \
+         submission API (poll on their descriptors): {:.0} commands/s over 10 s, with {} \
+         threads more in the process (connecting them, 16 threads at once: {:.1} s).",
+        many.clients, many.per_second, many.threads, many.connect_secs
     ));
 
     eprintln!("bench: warm `true` with the log function off and on");
@@ -247,17 +270,24 @@ fn orchestrate() {
     ));
 
     let handles: Vec<usize> = std::env::var("BENCH_HANDLES")
-        .unwrap_or_else(|_| "1,100,1000".into())
+        .unwrap_or_else(|_| "1,1000,10000".into())
         .split(',')
         .filter_map(|h| h.trim().parse().ok())
         .collect();
-    for h in handles {
-        eprintln!("bench: {h} idle connected handles");
-        let out = run_peer(&self_peer("smol"), &target, "rss", h, None);
-        let (kib, threads) = parse_rss(&out);
-        results.add("smol-ssh (Rust)", &format!("rss{h}"), &[kib]);
-        results.add("smol-ssh (Rust)", &format!("threads{h}"), &[threads]);
+    let by_count = idle::measure(&target, root, &handles);
+    let mut rows = String::new();
+    for (n, kib, threads, server) in &by_count {
+        rows += &format!(
+            "| {n} | {kib:.1} | {threads:.4} ({:.0} in all) | {server} |\n",
+            threads * *n as f64
+        );
     }
+    results.notes.push(format!(
+        "Idle connected handles in one process (smol-ssh's Rust API; {} driver threads by \
+         default, one per core):\n\n| handles | RSS per handle, KiB | threads per handle | \
+         server |\n|---|---|---|---|\n{rows}",
+        smol_ssh::driver_threads()
+    ));
 
     let table = render_table(&results, &peers);
     println!("{table}");
@@ -268,7 +298,10 @@ fn orchestrate() {
     eprintln!("bench: wrote bench/results/latest.md and latest.svg");
 }
 
+/// 10,000 handles need ~20,000 descriptors in the peer and as many in the idle server (both
+/// inherit this): the hard limit is raised too where allowed (root), else the soft one to it.
 fn raise_fd_limit() {
+    const WANTED: libc::rlim_t = 65536;
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -276,8 +309,14 @@ fn raise_fd_limit() {
     // SAFETY: plain getrlimit/setrlimit on a local struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            let raised = libc::rlimit {
+                rlim_cur: WANTED.max(lim.rlim_cur),
+                rlim_max: WANTED.max(lim.rlim_max),
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                lim.rlim_cur = lim.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
         }
     }
 }

@@ -72,23 +72,6 @@ pub(crate) fn render_table(r: &Results, peers: &[Peer]) -> String {
         "| local `bash -c true` | | {} | | | | | | | |\n",
         med_p95("local bash -c true", "warm")
     ));
-    let rss: Vec<String> = r
-        .samples
-        .keys()
-        .filter(|(p, f)| p == "smol-ssh (Rust)" && f.starts_with("rss"))
-        .map(|(_, f)| {
-            let h = &f[3..];
-            format!(
-                "{h} handles: {} KiB and {} threads per handle",
-                med("smol-ssh (Rust)", f, 0),
-                med("smol-ssh (Rust)", &format!("threads{h}"), 2)
-            )
-        })
-        .collect();
-    out.push_str(&format!(
-        "\nIdle connected smol-ssh handles: {}.\n",
-        rss.join("; ")
-    ));
     for note in &r.notes {
         out.push_str(&format!("\n{note}\n"));
     }

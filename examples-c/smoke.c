@@ -234,6 +234,12 @@ int main(void) {
 
   /* Static strings. */
   check(smol_ssh_version() != NULL && strchr(smol_ssh_version(), '.') != NULL, "version");
+  /* The driver threads: a size out of range is refused; 2 serve this program's clients. */
+  check(smol_ssh_set_driver_threads(5000) == SMOL_SSH_STATUS_INVALID_ARGUMENT,
+        "driver threads out of range");
+  check(smol_ssh_driver_threads() >= 1, "driver threads default");
+  check(smol_ssh_set_driver_threads(2) == SMOL_SSH_STATUS_OK && smol_ssh_driver_threads() == 2,
+        "driver threads set");
   check(strcmp(smol_ssh_status_str(SMOL_SSH_STATUS_OK), "ok") == 0, "status_str(OK)");
   check(strcmp(smol_ssh_status_str(SMOL_SSH_STATUS_TIMEOUT), "timeout") == 0,
         "status_str(TIMEOUT)");

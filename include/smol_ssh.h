@@ -13,7 +13,8 @@
  * Threads: a smol_ssh_client may be used from many threads at once (commands then share its
  * one connection); smol_ssh_free ends the calls in progress and waits for them (from inside an
  * output callback it returns at once). Options, results and errors belong to one thread at a
- * time. Host-key callbacks run on the client's internal thread. Errors travel with the call that failed; there is no
+ * time. Host-key and descriptor callbacks run on the thread of the client's connect; log callbacks on
+ * the library's threads (smol_ssh_set_driver_threads). Errors travel with the call that failed; there is no
  * thread-local "last error", so cgo and other green-thread runtimes are safe.
  *
  * Panics: a bug inside the library is caught at the boundary and reported as
@@ -1390,6 +1391,21 @@ smol_ssh_status smol_ssh_forward_get_stats(const struct smol_ssh_forward *forwar
  * `forward`: NULL or live, and not used after.
  */
 void smol_ssh_forward_free(struct smol_ssh_forward *forward);
+
+/**
+ * Sets how many driver threads serve all the clients of the process (the threads that own
+ * the connections; a client lives on one of them from its first call to its free). 0 means
+ * the default: the environment variable `SMOL_SSH_DRIVER_THREADS` if set, else the number
+ * of cores. Clients already started stay on their threads; later ones use the new size.
+ * More than 1024: SMOL_SSH_STATUS_INVALID_ARGUMENT.
+ */
+smol_ssh_status smol_ssh_set_driver_threads(size_t threads);
+
+/**
+ * How many driver threads serve the process's clients at most (see
+ * `smol_ssh_set_driver_threads`).
+ */
+size_t smol_ssh_driver_threads(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -669,6 +669,15 @@ class Client {
 
 inline const char *version() { return smol_ssh_version(); }
 
+/* How many driver threads serve all the clients of the process (0: the default, the
+ * SMOL_SSH_DRIVER_THREADS variable or the number of cores). Throws Error above 1024. */
+inline void set_driver_threads(std::size_t threads) {
+  smol_ssh_status st = smol_ssh_set_driver_threads(threads);
+  if (st != SMOL_SSH_STATUS_OK)
+    throw Error(static_cast<Status>(st), "set_driver_threads: at most 1024 threads");
+}
+inline std::size_t driver_threads() { return smol_ssh_driver_threads(); }
+
 }  // namespace smol_ssh
 
 #endif /* SMOL_SSH_HPP */

@@ -772,3 +772,19 @@ func (c *Client) Close() error {
 
 // Version is the C library's version.
 func Version() string { return C.GoString(C.smol_ssh_version()) }
+
+// SetDriverThreads sets how many driver threads serve all the clients of the process (the
+// threads that own the connections); 0 is the default (SMOL_SSH_DRIVER_THREADS, else the
+// number of cores). Clients already started stay where they are; later ones use the new size.
+func SetDriverThreads(threads int) error {
+	if threads < 0 || threads > 1024 {
+		return &Error{Status: StatusInvalidArgument, Message: "threads must be within 0-1024"}
+	}
+	if st := C.smol_ssh_set_driver_threads(C.size_t(threads)); st != 0 {
+		return &Error{Status: Status(st), Message: "set_driver_threads failed"}
+	}
+	return nil
+}
+
+// DriverThreads is how many driver threads serve the process's clients at most.
+func DriverThreads() int { return int(C.smol_ssh_driver_threads()) }

@@ -356,3 +356,37 @@ func TestOutputStripsWhatPythonStrips(t *testing.T) {
 		t.Fatal("a byte Python's bytes.strip() keeps was stripped")
 	}
 }
+
+func TestDriverThreadsServeManyClients(t *testing.T) {
+	if err := SetDriverThreads(-1); err == nil {
+		t.Fatal("SetDriverThreads(-1) accepted")
+	}
+	if err := SetDriverThreads(5000); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("SetDriverThreads(5000): %v", err)
+	}
+	if DriverThreads() < 1 {
+		t.Fatalf("DriverThreads() = %d", DriverThreads())
+	}
+	// Many clients, each with a command running at once, through the shared driver threads.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		c := client(t)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r, err := c.Run(context.Background(), fmt.Sprintf("echo %d", i), nil)
+			if err == nil && string(r.Stdout) != fmt.Sprintf("%d\n", i) {
+				err = fmt.Errorf("client %d: %q", i, r.Stdout)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,7 +1,6 @@
 //! Building a connection: TCP connect, SSH handshake, host-key check and authentication, all
 //! drawing from one deadline, in libssh2's non-blocking mode.
 
-use std::cell::RefCell;
 use std::os::fd::OwnedFd;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
@@ -60,15 +59,11 @@ pub(crate) struct Attempt<'a> {
     pub waker: &'a Waker,
     /// Polled when the waker fires: true when the client is being closed or freed.
     pub abort: &'a dyn Fn() -> bool,
-    /// Called whenever the connect waits, so that the calls waiting for it still end on time:
-    /// it ends those whose deadline passed or that were cancelled, and returns the earliest
-    /// deadline still waiting (the wait wakes up for it).
-    pub tick: RefCell<&'a mut dyn FnMut(Instant) -> Option<Instant>>,
 }
 
 impl Attempt<'_> {
     /// Waits until `fd` is ready for `interest`, the deadline passes (a timeout naming
-    /// `stage`), the client is closed (an error), or a waiting call's deadline comes.
+    /// `stage`), or the client is closed (an error).
     pub(crate) fn wait(
         &self,
         fd: RawFd,
@@ -76,9 +71,7 @@ impl Attempt<'_> {
         server: &str,
         stage: &str,
     ) -> Result<bool> {
-        let now = Instant::now();
-        let next_call = (self.tick.borrow_mut())(now);
-        if now >= self.deadline {
+        if Instant::now() >= self.deadline {
             return Err(timeout(server, self.budget, stage));
         }
         if held_memory::held() > held_memory::LIMIT {
@@ -90,8 +83,7 @@ impl Attempt<'_> {
                 ),
             ));
         }
-        let until = next_call.map_or(self.deadline, |at| at.min(self.deadline));
-        let ready = poll::wait(self.waker, (fd, interest), Some(until))
+        let ready = poll::wait(self.waker, (fd, interest), Some(self.deadline))
             .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("poll: {e}")))?;
         if ready.wake {
             self.waker.drain();

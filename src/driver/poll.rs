@@ -3,11 +3,10 @@
 //! With `raw_channel.rs` (the raw libssh2 calls), one of the two places outside `ffi` with
 //! `unsafe`.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
 /// What to wait for on the SSH socket.
@@ -54,7 +53,7 @@ pub(crate) fn wait(
     }
     let mut fds = [
         libc::pollfd {
-            fd: waker.rx.as_raw_fd(),
+            fd: waker.fd(),
             events: libc::POLLIN,
             revents: 0,
         },
@@ -277,34 +276,43 @@ pub(crate) fn shut_down(fd: RawFd) {
     unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
 }
 
-/// A self-pipe: callers write a byte to wake the driver out of poll.
+/// A wake-up counter (Linux eventfd): callers add to it to wake the driver out of its sleep;
+/// one descriptor per client.
 pub(crate) struct Waker {
-    tx: UnixStream,
-    rx: UnixStream,
+    fd: OwnedFd,
 }
 
 impl Waker {
     pub(crate) fn new() -> io::Result<Self> {
-        let (tx, rx) = UnixStream::pair()?;
-        tx.set_nonblocking(true)?;
-        rx.set_nonblocking(true)?;
-        Ok(Waker { tx, rx })
+        // SAFETY: plain eventfd(2); the descriptor is owned right after.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Waker {
+            // SAFETY: a fresh descriptor nobody else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
-    /// Wakes the driver. A full pipe already means a wake-up is pending, so errors are moot.
+    /// Wakes the driver. A full counter already means a wake-up is pending, so errors are
+    /// moot.
     pub(crate) fn wake(&self) {
-        let _ = (&self.tx).write(&[1]);
+        let one: u64 = 1;
+        // SAFETY: eventfd takes an 8-byte write from a readable buffer.
+        let _ = unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
-    /// The end to watch: readable once woken (until drained).
+    /// The descriptor to watch: readable once woken (until drained).
     pub(crate) fn fd(&self) -> RawFd {
-        self.rx.as_raw_fd()
+        self.fd.as_raw_fd()
     }
 
     /// Consumes pending wake-ups.
     pub(crate) fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        let mut count: u64 = 0;
+        // SAFETY: eventfd gives an 8-byte read into a writable buffer (or EAGAIN when zero).
+        let _ = unsafe { libc::read(self.fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
     }
 }
 

@@ -25,5 +25,6 @@ pub mod transfer;
 pub mod files;
 pub mod pending;
 pub mod stream;
+pub mod drivers;
 mod boundary;
 mod setter;

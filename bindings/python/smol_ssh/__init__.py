@@ -19,7 +19,16 @@ wait.
 __version__ = "0.1.0"
 
 from ._native import library_path  # noqa: E402
-from .client import CancelToken, FileInfo, Forward, Result, SSHClient, version
+from .client import (
+    CancelToken,
+    FileInfo,
+    Forward,
+    Result,
+    SSHClient,
+    driver_threads,
+    set_driver_threads,
+    version,
+)
 from .errors import (
     AuthFailed,
     Cancelled,
@@ -62,6 +71,8 @@ __all__ = [
     "CancelToken",
     "Forward",
     "version",
+    "set_driver_threads",
+    "driver_threads",
     "library_path",
     "__version__",
 ]

@@ -124,6 +124,8 @@ def _load() -> "tuple[ctypes.CDLL, str]":
     lib, path = _open()
     sig = {
         "smol_ssh_version": ([], c_char_p),
+        "smol_ssh_set_driver_threads": ([ctypes.c_size_t], c_int32),
+        "smol_ssh_driver_threads": ([], ctypes.c_size_t),
         "smol_ssh_status_str": ([c_int32], c_char_p),
         "smol_ssh_options_new": ([], c_void_p),
         "smol_ssh_options_free": ([c_void_p], None),

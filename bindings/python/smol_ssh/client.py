@@ -55,6 +55,22 @@ def version() -> str:
     return lib.smol_ssh_version().decode()
 
 
+def set_driver_threads(threads: int) -> None:
+    """Sets how many driver threads serve all the clients of the process (the threads that
+    own the connections). 0: the default (SMOL_SSH_DRIVER_THREADS, else the number of cores).
+    Clients already started stay where they are; later ones use the new size."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
+        raise InvalidArgument(1, "threads must be an integer within 0-1024")
+    status = lib.smol_ssh_set_driver_threads(threads)
+    if status:
+        raise_status(status, "set_driver_threads failed")
+
+
+def driver_threads() -> int:
+    """How many driver threads serve the process's clients at most."""
+    return lib.smol_ssh_driver_threads()
+
+
 @dataclass(frozen=True)
 class FileInfo:
     """What the guest says about a file (``stat``, ``list_dir``). ``type`` is "file",

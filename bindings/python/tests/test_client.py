@@ -264,3 +264,25 @@ def test_several_pins_accept_any_of_them():
     with SSHClient(**g) as c:
         with pytest.raises(smol_ssh.HostKeyRejected):
             c.run("true")
+
+
+def test_clients_share_the_driver_threads():
+    with pytest.raises(smol_ssh.InvalidArgument):
+        smol_ssh.set_driver_threads(-1)
+    with pytest.raises(smol_ssh.InvalidArgument):
+        smol_ssh.set_driver_threads(5000)
+    assert smol_ssh.driver_threads() >= 1
+
+    def native_threads():
+        return len(os.listdir("/proc/self/task"))
+
+    before = native_threads()
+    clients = [SSHClient(**guest()) for _ in range(24)]
+    try:
+        for i, c in enumerate(clients):
+            assert c.run(f"echo {i}").stdout == f"{i}\n".encode()
+        # 24 connected clients, and no more threads than the pool's size.
+        assert native_threads() - before <= smol_ssh.driver_threads()
+    finally:
+        for c in clients:
+            c.close()

@@ -7,7 +7,6 @@
 //! attempt when the client is closed or freed. The connecting thread wakes the client when it
 //! is done, and the next turn takes the connection (or the error) from it.
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -91,14 +90,11 @@ impl Loop {
                 let _over = thread_over;
                 let _counted = account.enter();
                 let abort = || thread_abandon.load(Ordering::Acquire);
-                // The client's turns end the waiting calls on time: nothing to do here.
-                let mut tick = |_: Instant| None;
                 let attempt = Attempt {
                     deadline,
                     budget: budget.min(deadline.saturating_duration_since(Instant::now())),
                     waker: &thread_waker,
                     abort: &abort,
-                    tick: RefCell::new(&mut tick),
                 };
                 let mut seen = None;
                 let result = connect::connect(&config, &mut remembered, &mut seen, &attempt);
