@@ -1,7 +1,6 @@
 //! Building a connection: TCP connect, SSH handshake, host-key check and authentication, all
 //! drawing from one deadline, in libssh2's non-blocking mode.
 
-use std::os::fd::OwnedFd;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -24,12 +23,14 @@ use crate::secret::Secret;
 /// never blocks (or leaks) trying to say goodbye on a dead or stalled transport.
 pub(crate) struct Conn {
     pub session: Session,
-    sock: OwnedFd,
+    /// The socket, owned by the session (it closes it when the session and every channel
+    /// of it are gone, after the Conn).
+    sock: RawFd,
 }
 
 impl Conn {
     pub(crate) fn fd(&self) -> RawFd {
-        self.sock.as_raw_fd()
+        self.sock
     }
 
     /// Sends SSH_MSG_DISCONNECT if the socket takes it at once; never waits.
@@ -41,7 +42,7 @@ impl Conn {
 impl Conn {
     /// Shuts the socket down: nothing more goes out or comes in.
     pub(crate) fn shut_down(&self) {
-        poll::shut_down(self.sock.as_raw_fd());
+        poll::shut_down(self.sock);
     }
 }
 
@@ -111,10 +112,7 @@ pub(crate) fn connect(
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("libssh2: {e}")))?;
     held_memory::install(&session);
-    let for_session = sock
-        .try_clone()
-        .map_err(|e| Error::new(ErrorKind::ConnectFailed, format!("socket: {e}")))?;
-    session.set_tcp_stream(for_session);
+    session.set_tcp_stream(sock);
     session.set_blocking(false);
     socket_io::install(&session);
     if let Some(ciphers) = &config.ciphers {
@@ -124,7 +122,7 @@ pub(crate) fn connect(
                 .map_err(|e| Error::invalid(format!("ciphers {ciphers:?}: {}", e.message())))?;
         }
     }
-    let conn = Conn { session, sock };
+    let conn = Conn { session, sock: fd };
     let waiter = Waiter {
         fd,
         attempt,

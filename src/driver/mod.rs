@@ -39,7 +39,7 @@ pub(crate) use Submitter as DriverSubmitter;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use shared::Inbox;
+use shared::{Doorbell, Inbox};
 
 /// The handle a client keeps on its loop, handed to a driver thread on first use.
 pub(crate) struct Driver {
@@ -51,16 +51,10 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(config: Config) -> Result<Self> {
-        let waker = poll::Waker::new().map_err(|e| {
-            Error::new(
-                ErrorKind::ConnectFailed,
-                format!("cannot create the driver's wake-up socket pair: {e}"),
-            )
-        })?;
         Ok(Driver {
             shared: Arc::new(Shared {
                 inbox: Mutex::new(Inbox::default()),
-                waker,
+                doorbell: Doorbell::default(),
                 connected: AtomicBool::new(false),
                 cipher: Mutex::new(None),
                 host_key: Mutex::new(None),
@@ -100,7 +94,7 @@ impl Driver {
     /// disconnected at once, and new work is refused. Idempotent; `Drop` then joins.
     pub(crate) fn shutdown(&self) {
         self.shared.inbox().shutdown = true;
-        self.shared.waker.wake();
+        self.shared.wake();
     }
 
     pub(crate) fn shutting_down(&self) -> bool {
@@ -165,7 +159,7 @@ impl Submitter {
             }
             inbox.requests.push_back(request);
         }
-        self.0.waker.wake();
+        self.0.wake();
         Ok(())
     }
 

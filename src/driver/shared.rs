@@ -1,21 +1,21 @@
-//! What caller threads and the driver thread share: the inbox of requests, the wake-up
-//! pipe, and what the driver reports (connected, cipher).
+//! What caller threads and the driver thread share: the inbox of requests, the doorbell that
+//! wakes the client's loop, and what the driver reports (connected, cipher, how it ended).
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
 use super::job::Request;
-use super::poll::Waker;
+use super::workers::Bell;
 use crate::cancel::Wake;
 use crate::hostkey::HostKey;
 
 /// What caller threads and the driver thread share.
 pub(crate) struct Shared {
     pub(super) inbox: Mutex<Inbox>,
-    pub(super) waker: Waker,
+    pub(super) doorbell: Doorbell,
     pub(super) connected: AtomicBool,
     /// The cipher of the current (or last) connection.
     pub(super) cipher: Mutex<Option<String>>,
@@ -42,17 +42,47 @@ pub(crate) struct Inbox {
     pub shutdown: bool,
 }
 
+/// How a client's loop is woken: a flag, and its driver thread's own wake-up with the list
+/// of its clients to look at. One descriptor per driver thread, none per client.
+#[derive(Default)]
+pub(crate) struct Doorbell {
+    rung: AtomicBool,
+    /// Where the loop lives, set by its driver thread when it takes the client.
+    bell: OnceLock<Bell>,
+}
+
+impl Doorbell {
+    /// Asks for a turn of the loop (once until the loop answers).
+    pub(crate) fn ring(&self) {
+        if !self.rung.swap(true, Ordering::AcqRel) {
+            if let Some(bell) = self.bell.get() {
+                bell.ring();
+            }
+        }
+    }
+
+    /// The loop's turn has begun: later rings ask for another. Call before reading the inbox.
+    pub(crate) fn answer(&self) {
+        self.rung.store(false, Ordering::Release);
+    }
+
+    /// The loop now lives where `bell` rings (driver thread side, once).
+    pub(crate) fn hang(&self, bell: Bell) {
+        let _ = self.bell.set(bell);
+    }
+}
+
 impl Wake for Shared {
-    /// Wakes the driver thread (it then looks at its inbox and every run's state).
+    /// Wakes the client's loop (it then looks at its inbox and every run's state).
     fn wake(&self) {
-        self.waker.wake();
+        self.doorbell.ring();
     }
 }
 
 impl Shared {
-    /// Wakes the driver thread (it then looks at its inbox and every run's state).
+    /// Wakes the client's loop (it then looks at its inbox and every run's state).
     pub(crate) fn wake(&self) {
-        self.waker.wake();
+        self.doorbell.ring();
     }
 
     pub(super) fn inbox(&self) -> MutexGuard<'_, Inbox> {

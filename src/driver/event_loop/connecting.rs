@@ -123,7 +123,7 @@ impl Loop {
     /// `None` once the attempt has ended (its outcome taken): the turn goes on as usual.
     pub(super) fn while_connecting(&mut self) -> Option<Next> {
         let connecting = self.connecting.as_mut()?;
-        self.shared.waker.drain();
+        self.shared.doorbell.answer();
         let give_up = {
             let mut inbox = self.shared.inbox();
             let until_close = inbox

@@ -60,7 +60,7 @@ const REAP_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) enum Next {
     /// Another turn at once (it stopped with work left: a flood).
     Again,
-    /// Sleep until its waker, one of its `watched` descriptors, or the deadline.
+    /// Sleep until its doorbell, one of its `watched` descriptors, or the deadline.
     Sleep(Option<Instant>),
     /// The client was freed and everything of it is gone: drop the loop.
     Done,
@@ -102,7 +102,7 @@ pub(crate) struct Loop {
     account: Arc<Account>,
     /// This client's receive state between turns (see socket_io.rs).
     io: socket_io::IoState,
-    /// What the loop sleeps on besides its waker (set by each turn that sleeps).
+    /// What the loop sleeps on besides its doorbell (set by each turn that sleeps).
     watched: Vec<(RawFd, Interest)>,
     /// The socket is watched for a hang-up only (the connection is idle).
     watching_idle: bool,
@@ -141,12 +141,17 @@ impl Loop {
         }
     }
 
-    /// The client's shared half (its waker is what the driver thread watches for it).
+    /// The client's shared half.
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
-    /// The descriptors the loop sleeps on besides its waker, after a `Next::Sleep`.
+    /// The connection's socket, if connected.
+    pub(crate) fn socket_fd(&self) -> Option<RawFd> {
+        self.conn.as_ref().map(|c| c.fd())
+    }
+
+    /// The descriptors the loop sleeps on besides its doorbell, after a `Next::Sleep`.
     pub(crate) fn watched(&self) -> &[(RawFd, Interest)] {
         &self.watched
     }
@@ -218,7 +223,7 @@ impl Loop {
     /// Moves submitted requests into the queue; a close ends the connection (after stopping
     /// its commands). True when the client is being freed.
     fn intake(&mut self) -> bool {
-        self.shared.waker.drain();
+        self.shared.doorbell.answer();
         let (requests, shutdown) = {
             let mut inbox = self.shared.inbox();
             (std::mem::take(&mut inbox.requests), inbox.shutdown)

@@ -46,10 +46,29 @@ struct Registry {
 struct Handle {
     /// Clients handed to the thread and not yet taken by it.
     inbox: Mutex<Vec<(Arc<Shared>, Arc<Config>)>>,
+    /// The clients whose doorbell rang since the thread last looked (their slots).
+    rung: Mutex<Vec<usize>>,
     waker: Waker,
     /// Clients on the thread (for choosing the least busy).
     clients: AtomicUsize,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Where a client's doorbell rings: its slot on its driver thread.
+pub(crate) struct Bell {
+    handle: Arc<Handle>,
+    slot: usize,
+}
+
+impl Bell {
+    pub(crate) fn ring(&self) {
+        self.handle
+            .rung
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.slot);
+        self.handle.waker.wake();
+    }
 }
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -123,7 +142,8 @@ fn start(_registry: &mut Registry) -> Result<Arc<Handle>> {
     };
     let handle = Arc::new(Handle {
         inbox: Mutex::new(Vec::new()),
-        waker: Waker::new().map_err(|e| failed("wake-up socket pair", e))?,
+        rung: Mutex::new(Vec::new()),
+        waker: Waker::new().map_err(|e| failed("wake-up eventfd", e))?,
         clients: AtomicUsize::new(0),
         thread: Mutex::new(None),
     });

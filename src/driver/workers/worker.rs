@@ -19,7 +19,7 @@ use super::super::event_loop::{Loop, Next};
 use super::super::poll::Interest;
 use super::super::shared::Ended;
 use super::super::socket_io;
-use super::{leave, Handle};
+use super::{leave, Bell, Handle};
 
 thread_local! {
     pub(super) static ON_DRIVER: Cell<bool> = const { Cell::new(false) };
@@ -42,7 +42,6 @@ pub(super) struct Worker {
 
 struct Slot {
     lp: Loop,
-    waker_fd: RawFd,
     /// What is registered with epoll for it (besides its waker).
     registered: Vec<(RawFd, Interest)>,
     queued: bool,
@@ -116,13 +115,18 @@ impl Worker {
         }
     }
 
-    /// Takes the clients handed to this thread.
+    /// Takes the clients handed to this thread, and the doorbells that rang.
     fn take_new(&mut self) {
         self.handle.waker.drain();
+        let rung = std::mem::take(&mut *self.handle.rung.lock().unwrap_or_else(|e| e.into_inner()));
+        for index in rung {
+            // A slot freed since (or taken by a new client) gets at most one turn too many.
+            if index < self.slots.len() {
+                self.make_ready(index);
+            }
+        }
         let new = std::mem::take(&mut *self.handle.inbox.lock().unwrap_or_else(|e| e.into_inner()));
         for (shared, config) in new {
-            let waker_fd = shared.waker.fd();
-            let lp = Loop::new(shared, config);
             let index = match self.free.pop() {
                 Some(index) => index,
                 None => {
@@ -130,16 +134,13 @@ impl Worker {
                     self.slots.len() - 1
                 }
             };
-            let read = Interest {
-                read: true,
-                ..Interest::default()
-            };
-            // A waker that cannot be watched leaves the loop to its deadlines; it still runs
-            // its first turn now.
-            let _ = self.epoll.set(waker_fd, read, key(waker_fd, index), false);
+            shared.doorbell.hang(Bell {
+                handle: Arc::clone(&self.handle),
+                slot: index,
+            });
+            let lp = Loop::new(shared, config);
             self.slots[index] = Some(Slot {
                 lp,
-                waker_fd,
                 registered: Vec::new(),
                 queued: false,
                 hangup: false,
@@ -168,7 +169,7 @@ impl Worker {
         let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else {
             return;
         };
-        if event.hangup && fd != slot.waker_fd {
+        if event.hangup && slot.lp.socket_fd() == Some(fd) {
             slot.hangup = true;
         }
         self.make_ready(index);
@@ -256,7 +257,6 @@ impl Worker {
             return false;
         };
         self.free.push(index);
-        self.epoll.remove(slot.waker_fd);
         for &(fd, _) in &slot.registered {
             self.epoll.remove(fd);
         }
