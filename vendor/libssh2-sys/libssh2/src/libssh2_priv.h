@@ -978,6 +978,9 @@ struct _LIBSSH2_SESSION {
 
     /* Configurable timeout for packets. Replaces LIBSSH2_READ_TIMEOUT */
     ssh2_timediff_t packet_read_timeout;
+
+    /* The session is a mapping of its own (see libssh2_session_init_ex) */
+    int mapped;
 };
 #if defined(__clang__) && __clang_major__ >= 13
 #pragma clang diagnostic pop
