@@ -10,7 +10,7 @@ use super::super::poll;
 use super::super::pool::{Opened, MAX_UNCLOSED};
 use super::super::socket_io;
 use super::super::task::{self, Step, Task};
-use super::{Loop, MAX_CHANNELS, READ_CHUNK, TURN_RECV_BUDGET, TURN_SLICE};
+use super::{Loop, MAX_CHANNELS, READ_CHUNK};
 use crate::log::LogLevel;
 
 impl Loop {
@@ -28,7 +28,8 @@ impl Loop {
         } else if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
         }
-        socket_io::grant(&conn.session, TURN_RECV_BUDGET, true);
+        let (budget, _) = self.share();
+        socket_io::grant(&conn.session, budget, true);
         let started = Instant::now();
         let mut lost = self.pump_rounds(&conn.session, conn.fd(), started);
         socket_io::check_now();
@@ -114,7 +115,7 @@ impl Loop {
             if !progress {
                 return Ok(false);
             }
-            if started.elapsed() >= TURN_SLICE {
+            if started.elapsed() >= self.share().1 {
                 return Ok(true);
             }
         }

@@ -50,6 +50,10 @@ const TURN_RECV_BUDGET: usize = 256 * 1024;
 /// The longest a turn steps channels before the loop comes back (data already received and
 /// queued in libssh2 is not bounded by the receive budget).
 const TURN_SLICE: Duration = Duration::from_millis(5);
+/// A turn's share while other clients of the same driver thread are busy too: each of their
+/// steps waits for at most this much of a flood's (at 700 MB/s, 64 KiB is ~0.1 ms).
+const CROWDED_RECV_BUDGET: usize = 64 * 1024;
+const CROWDED_SLICE: Duration = Duration::from_millis(1);
 /// How long `close` and free wait for the commands they stop to be killed on the guest
 /// before the connection goes (the callers have their answer at once).
 const FAREWELL: Duration = Duration::from_millis(80);
@@ -106,6 +110,8 @@ pub(crate) struct Loop {
     watched: Vec<(RawFd, Interest)>,
     /// The socket is watched for a hang-up only (the connection is idle).
     watching_idle: bool,
+    /// Other clients of the driver thread are busy: this turn takes the smaller share.
+    crowded: bool,
 }
 
 /// A connection being ended after its commands were stopped.
@@ -138,6 +144,22 @@ impl Loop {
             io: socket_io::IoState::default(),
             watched: Vec::new(),
             watching_idle: false,
+            crowded: false,
+        }
+    }
+
+    /// Whether the loop has work in flight (its last turn left work, or it waits on its
+    /// socket for more than a hang-up): a neighbour that should get the smaller share.
+    pub(crate) fn busy(&self) -> bool {
+        self.conn.is_some() && !self.watching_idle
+    }
+
+    /// The receive budget and time slice of this turn.
+    fn share(&self) -> (usize, Duration) {
+        if self.crowded {
+            (CROWDED_RECV_BUDGET, CROWDED_SLICE)
+        } else {
+            (TURN_RECV_BUDGET, TURN_SLICE)
         }
     }
 
@@ -157,8 +179,10 @@ impl Loop {
     }
 
     /// One turn, with this client's libssh2 accounting and receive state in place.
-    /// `hangup`: its socket reported a hang-up since the last turn.
-    pub(crate) fn step(&mut self, hangup: bool) -> Next {
+    /// `hangup`: its socket reported a hang-up since the last turn; `crowded`: other clients of
+    /// the driver thread are busy too (the turn takes the smaller share).
+    pub(crate) fn step(&mut self, hangup: bool, crowded: bool) -> Next {
+        self.crowded = crowded;
         let account = Arc::clone(&self.account);
         let _counted = account.enter();
         socket_io::swap(&mut self.io);
@@ -215,6 +239,7 @@ impl Loop {
         self.admit();
         // A turn that stopped with work left (a flood) goes round again at once.
         if self.pump() {
+            self.watching_idle = false;
             return Some(Next::Again);
         }
         Some(self.sleep())

@@ -38,7 +38,17 @@ pub(super) struct Worker {
     /// Deadlines: (when, slot, the slot's timer generation); stale entries are skipped.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     events: Vec<Event>,
+    /// Loops with work in flight after their last turn (see `Loop::busy`).
+    busy: usize,
+    /// The latest turn (slot, when), and the latest of a slot other than that one: whether a
+    /// neighbour ran lately.
+    latest: Option<(usize, Instant)>,
+    latest_other: Option<(usize, Instant)>,
 }
+
+/// A neighbour that ran this recently is likely to need a turn again soon (a quiet client
+/// between two commands): a flood's turn then takes the smaller share.
+const NEIGHBOUR_RECENT: std::time::Duration = std::time::Duration::from_millis(20);
 
 struct Slot {
     lp: Loop,
@@ -49,6 +59,8 @@ struct Slot {
     hangup: bool,
     /// Bumped whenever its deadline changes.
     timer: u64,
+    /// Counted in the worker's `busy`.
+    busy: bool,
     deadline: Option<Instant>,
 }
 
@@ -78,6 +90,9 @@ impl Worker {
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
             events: Vec::new(),
+            busy: 0,
+            latest: None,
+            latest_other: None,
         }
     }
 
@@ -145,6 +160,7 @@ impl Worker {
                 queued: false,
                 hangup: false,
                 timer: 0,
+                busy: false,
                 deadline: None,
             });
             self.make_ready(index);
@@ -198,10 +214,39 @@ impl Worker {
         };
         slot.queued = false;
         let hangup = std::mem::take(&mut slot.hangup);
-        let next = catch_unwind(AssertUnwindSafe(|| slot.lp.step(hangup)));
+        // Others wait this round, have work in flight, or ran lately: the turn takes the
+        // smaller share.
+        let now = Instant::now();
+        let other = match self.latest {
+            Some((i, at)) if i != index => Some(at),
+            _ => self.latest_other.map(|(_, at)| at),
+        };
+        let crowded = !self.ready.is_empty()
+            || self.busy > usize::from(slot.busy)
+            || other.is_some_and(|at| now.saturating_duration_since(at) < NEIGHBOUR_RECENT);
+        match self.latest {
+            Some((i, _)) if i == index => self.latest = Some((index, now)),
+            before => {
+                self.latest_other = before;
+                self.latest = Some((index, now));
+            }
+        }
+        let next = catch_unwind(AssertUnwindSafe(|| slot.lp.step(hangup, crowded)));
+        let busy = matches!(next, Ok(Next::Again)) || slot.lp.busy();
+        if busy != slot.busy {
+            slot.busy = busy;
+            if busy {
+                self.busy += 1;
+            } else {
+                self.busy -= 1;
+            }
+        }
         match next {
             Ok(Next::Again) => {
                 self.make_ready(index);
+                if crowded {
+                    std::thread::yield_now();
+                }
                 false
             }
             Ok(Next::Sleep(deadline)) => {
@@ -257,6 +302,9 @@ impl Worker {
             return false;
         };
         self.free.push(index);
+        if slot.busy {
+            self.busy -= 1;
+        }
         for &(fd, _) in &slot.registered {
             self.epoll.remove(fd);
         }
