@@ -36,6 +36,17 @@ pub(crate) fn smol_peer(figure: &str, n: usize) {
         "warm" | "login" | "throughput" => {
             sequential_figure(figure, n, |cmd| run(cmd).stdout.len())
         }
+        // 100 MB handed to an output callback that counts them, as the other peers count and
+        // drop theirs (`throughput` keeps all 100 MB, as `run` returns them).
+        "streamed" => sequential_figure("throughput", n, |cmd| {
+            let mut got = 0;
+            c.run_streaming(cmd, &raw, |_, bytes| {
+                got += bytes.len();
+                std::ops::ControlFlow::Continue(())
+            })
+            .expect("run");
+            got
+        }),
         "parallel" | "rate" => {
             let (k, total, cmd) = if figure == "parallel" {
                 (8, 8, "sleep 0.2")

@@ -182,6 +182,18 @@ static void more(const smol_ssh::Options &o, smol_ssh::Client &client) {
   std::ifstream in(down);
   std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   check(body == "file body", "get_file");
+  {
+    smol_ssh::Pending up2 = client.submit_put_file(local, dir + "/submitted");
+    auto r = up2.wait(30s) ? up2.result() : std::nullopt;
+    check(r && r->ok() && r->output() == dir + "/submitted", "submitted put_file");
+    smol_ssh::Pending down2 = client.submit_get_file(dir + "/submitted", down + ".2");
+    auto r2 = down2.wait(30s) ? down2.result() : std::nullopt;
+    std::ifstream in2(down + ".2");
+    std::string body2((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
+    check(r2 && r2->ok() && body2 == "file body", "submitted get_file");
+    std::remove((down + ".2").c_str());
+    client.remove(dir + "/submitted");
+  }
   try {
     client.get_file(up, down + ".small", 3);
     check(false, "max_bytes");

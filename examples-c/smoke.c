@@ -664,6 +664,35 @@ int main(void) {
     check(r->status == SMOL_SSH_STATUS_OK && stat(back, &st) == 0 && st.st_size == 11,
           "get_file creates parent directories");
     smol_ssh_result_free(r);
+    {
+      /* The same transfers submitted: each pending's descriptor turns readable at its end. */
+      smol_ssh_pending *up = NULL, *down = NULL;
+      smol_ssh_error *e1 = smol_ssh_submit_put_file(client, local, dir, NULL, &up);
+      struct pollfd pfd;
+      smol_ssh_result *pr;
+      pfd.fd = smol_ssh_pending_fd(up);
+      pfd.events = POLLIN;
+      check(e1 == NULL && up != NULL && poll(&pfd, 1, 30000) == 1, "submitted put_file ends");
+      pr = smol_ssh_pending_result(up);
+      check(pr != NULL && pr->status == SMOL_SSH_STATUS_OK &&
+                strcmp((const char *)pr->stdout_data, nested) == 0,
+            "its result is put_file's");
+      smol_ssh_result_free(pr);
+      smol_ssh_pending_free(up);
+      remove(back);
+      e1 = smol_ssh_submit_get_file(client, local, back, UINT64_MAX, NULL, &down);
+      check(e1 == NULL && smol_ssh_pending_wait(down, 30000), "submitted get_file ends");
+      pr = smol_ssh_pending_result(down);
+      check(pr != NULL && pr->status == SMOL_SSH_STATUS_OK && stat(back, &st) == 0 &&
+                st.st_size == 11,
+            "its result is get_file's");
+      smol_ssh_result_free(pr);
+      smol_ssh_pending_free(down);
+      e1 = smol_ssh_submit_put_file(client, NULL, dir, NULL, &up);
+      check(e1 != NULL && smol_ssh_error_status(e1) == SMOL_SSH_STATUS_INVALID_ARGUMENT && up == NULL,
+            "submit_put_file(NULL local): INVALID_ARGUMENT, no pending");
+      smol_ssh_error_free(e1);
+    }
     check(is_invalid(smol_ssh_put_file(client, "/no/such/local/file", dir, NULL)),
           "put_file of a missing local file: INVALID_ARGUMENT");
     check(is_invalid(smol_ssh_put_file(client, dir, dir, NULL)),

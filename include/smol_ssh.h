@@ -1254,6 +1254,38 @@ struct smol_ssh_error *smol_ssh_submit(struct smol_ssh_client *client,
                                        struct smol_ssh_pending **pending_out);
 
 /**
+ * Starts an upload as `smol_ssh_put_file` would and returns at once with `*pending_out`;
+ * the upload runs on a thread of its own while it lasts (it reads a local file). Its result,
+ * taken with `smol_ssh_pending_result`, is `smol_ssh_put_file`'s. Freeing the client ends it
+ * (DISCONNECTED) and waits for its thread. Returns NULL, or an error the caller frees.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `local`, `remote`: NULL or NUL-terminated;
+ * `pending_out`: NULL or writable.
+ */
+struct smol_ssh_error *smol_ssh_submit_put_file(struct smol_ssh_client *client,
+                                                const char *local,
+                                                const char *remote,
+                                                const struct smol_ssh_run_options *options,
+                                                struct smol_ssh_pending **pending_out);
+
+/**
+ * Starts a download as `smol_ssh_get_file` would and returns at once with `*pending_out`;
+ * the download runs on a thread of its own while it lasts (it writes a local file). Its
+ * result is `smol_ssh_get_file`'s. As `smol_ssh_submit_put_file` otherwise.
+ *
+ * # Safety
+ * `client`, `options`: NULL or live; `remote`, `local`: NULL or NUL-terminated;
+ * `pending_out`: NULL or writable.
+ */
+struct smol_ssh_error *smol_ssh_submit_get_file(struct smol_ssh_client *client,
+                                                const char *remote,
+                                                const char *local,
+                                                uint64_t max_bytes,
+                                                const struct smol_ssh_run_options *options,
+                                                struct smol_ssh_pending **pending_out);
+
+/**
  * The descriptor to watch: readable once the run has ended, until its result is taken. -1
  * for NULL. It belongs to the pending (do not close it).
  *

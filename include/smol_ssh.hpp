@@ -272,8 +272,9 @@ class Fd {
   int fd_;
 };
 
-/* A run started without waiting (Client::submit), for event loops: fd() turns readable when
- * it has ended; result() then gives its Result (once). Destroying it unfinished cancels it. */
+/* A run or transfer started without waiting (Client::submit, submit_put_file,
+ * submit_get_file), for event loops: fd() turns readable when it has ended; result() then
+ * gives its Result (once). Destroying it unfinished cancels it. */
 class Pending {
  public:
   explicit Pending(smol_ssh_pending *p) : p_(p) {}
@@ -487,6 +488,28 @@ class Client {
     detail::Run run(options);
     smol_ssh_pending *p = nullptr;
     if (smol_ssh_error *e = smol_ssh_submit(c_.get(), cmd.c_str(), run.opts.get(), &p))
+      throw detail::error_from(e);
+    return Pending(p);
+  }
+
+  /* Starts put_file / get_file and returns at once (see Pending); the transfer runs on a
+   * thread of the library while it lasts. Its result is the blocking call's. Throws Error. */
+  Pending submit_put_file(const std::string &local, const std::string &remote,
+                          const RunOptions &options = RunOptions()) const {
+    detail::Run run(options);
+    smol_ssh_pending *p = nullptr;
+    if (smol_ssh_error *e =
+            smol_ssh_submit_put_file(c_.get(), local.c_str(), remote.c_str(), run.opts.get(), &p))
+      throw detail::error_from(e);
+    return Pending(p);
+  }
+  Pending submit_get_file(const std::string &remote, const std::string &local,
+                          uint64_t max_bytes = UINT64_MAX,
+                          const RunOptions &options = RunOptions()) const {
+    detail::Run run(options);
+    smol_ssh_pending *p = nullptr;
+    if (smol_ssh_error *e = smol_ssh_submit_get_file(c_.get(), remote.c_str(), local.c_str(),
+                                                     max_bytes, run.opts.get(), &p))
       throw detail::error_from(e);
     return Pending(p);
   }

@@ -1,11 +1,17 @@
-//! Runs submitted without waiting: [`Client::submit`] hands a run to the driver and returns a
-//! [`Pending`] at once. Its completion shows on a file descriptor an event loop can watch
-//! (readable once the run has ended), and it can be polled, waited on with a timeout,
-//! cancelled and dropped. No thread waits for it: the driver that runs it writes the answer
-//! and wakes the descriptor, within the run's own deadline like every run.
+//! Runs and transfers submitted without waiting: [`Client::submit`] hands a run to the driver
+//! and returns a [`Pending`] at once. Its completion shows on a file descriptor an event loop
+//! can watch (readable once the run has ended), and it can be polled, waited on with a
+//! timeout, cancelled and dropped. No thread waits for a run: the driver that runs it writes
+//! the answer and wakes the descriptor, within the run's own deadline like every run.
+//!
+//! A transfer ([`Client::submit_put_file`], [`Client::submit_get_file`]) streams a local file
+//! from or to disk, which takes a thread: it runs on a thread of its own for as long as it
+//! lasts, and its Pending behaves like a run's (its result is the blocking call's, as the C
+//! ABI gives it: stdout holds the path written by an upload, nothing for a download).
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
@@ -17,14 +23,123 @@ use crate::output::Output;
 /// A run in flight (see [`Client::submit`]). Dropping it before it ends cancels it: its
 /// command is stopped, as a cancelled run's is.
 pub struct Pending {
-    ticket: Arc<Ticket>,
+    source: Source,
     done: Arc<Waker>,
     cancel: CancelToken,
     deadline: Instant,
     taken: bool,
 }
 
+/// Where a pending call's answer comes from.
+enum Source {
+    /// A run's ticket, answered by the driver.
+    Run(Arc<Ticket>),
+    /// A transfer's thread.
+    Thread(Arc<Mutex<Option<Result<Output>>>>),
+}
+
+/// The completion descriptor of a submitted call.
+fn completion() -> Result<Arc<Waker>> {
+    Ok(Arc::new(Waker::new().map_err(|e| {
+        Error::new(
+            ErrorKind::ChannelFailed,
+            format!("cannot make the completion descriptor: {e}"),
+        )
+    })?))
+}
+
+/// Runs `work` on a thread of its own and returns its Pending: `work` gets `options` with a
+/// cancel token that `Pending::cancel` (and dropping it unfinished) triggers too.
+pub(crate) fn spawn(
+    options: &RunOptions,
+    work: impl FnOnce(&RunOptions) -> Result<Output> + Send + 'static,
+) -> Result<Pending> {
+    let cancel = CancelToken::linked(options.cancel.as_ref());
+    let mut options = options.clone();
+    options.cancel = Some(cancel.clone());
+    let deadline = crate::driver::deadline_after(Instant::now(), options.timeout);
+    let done = completion()?;
+    let slot = Arc::new(Mutex::new(None));
+    let (thread_slot, thread_done) = (Arc::clone(&slot), Arc::clone(&done));
+    std::thread::Builder::new()
+        .name("smol-ssh-transfer".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&options)));
+            let result = outcome
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Panic,
+                        "internal error: the transfer stopped unexpectedly",
+                    ))
+                })
+                .map(|out| Output {
+                    elapsed: started.elapsed(),
+                    ..out
+                })
+                .map_err(|e| e.with_elapsed(started.elapsed()));
+            *thread_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            thread_done.wake();
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::ChannelFailed,
+                format!("cannot start a thread for the transfer: {e}"),
+            )
+        })?;
+    Ok(Pending {
+        source: Source::Thread(slot),
+        done,
+        cancel,
+        deadline,
+        taken: false,
+    })
+}
+
+/// A transfer's OK result, as the C ABI gives it: stdout holds `said`.
+pub(crate) fn transferred(said: Vec<u8>) -> Output {
+    Output {
+        exit_code: Some(0),
+        stdout: said,
+        ..Output::default()
+    }
+}
+
 impl Client {
+    /// Starts [`Client::put_file`] and returns at once; the upload runs on a thread of its own
+    /// while it lasts. Its result's stdout holds the path written on the guest.
+    pub fn submit_put_file(
+        self: &Arc<Self>,
+        local: &Path,
+        remote: &str,
+        options: &RunOptions,
+    ) -> Result<Pending> {
+        let (client, local, remote) = (Arc::clone(self), local.to_path_buf(), remote.to_owned());
+        spawn(options, move |o| {
+            client
+                .put_file(&local, &remote, o)
+                .map(|path| transferred(path.into_bytes()))
+        })
+    }
+
+    /// Starts [`Client::get_file`] and returns at once; the download runs on a thread of its
+    /// own while it lasts. Its result's stdout is empty.
+    pub fn submit_get_file(
+        self: &Arc<Self>,
+        remote: &str,
+        local: &Path,
+        max_bytes: u64,
+        options: &RunOptions,
+    ) -> Result<Pending> {
+        let (client, remote, local): (_, _, PathBuf) =
+            (Arc::clone(self), remote.to_owned(), local.to_path_buf());
+        spawn(options, move |o| {
+            client
+                .get_file(&remote, &local, max_bytes, o)
+                .map(|_| transferred(Vec::new()))
+        })
+    }
+
     /// Starts `command` as [`Client::run`] would and returns at once. The run obeys
     /// `options.timeout` and `options.cancel` (and [`Pending::cancel`]); its result is taken
     /// with [`Pending::try_result`] or [`Pending::wait`]. Streaming output is not offered
@@ -34,16 +149,11 @@ impl Client {
         let (request, ticket) =
             self.prepare_run(command, options, None, None, false, Some(cancel.clone()))?;
         let deadline = request.job().deadline;
-        let done = Arc::new(Waker::new().map_err(|e| {
-            Error::new(
-                ErrorKind::ChannelFailed,
-                format!("cannot make the completion pipe: {e}"),
-            )
-        })?);
+        let done = completion()?;
         ticket.set_notifier(Arc::clone(&done));
         self.submit_request(request)?;
         Ok(Pending {
-            ticket,
+            source: Source::Run(ticket),
             done,
             cancel,
             deadline,
@@ -55,7 +165,10 @@ impl Client {
 impl Pending {
     /// Whether the run has ended (its result is ready to take).
     pub fn is_done(&self) -> bool {
-        self.ticket.is_answered()
+        match &self.source {
+            Source::Run(ticket) => ticket.is_answered(),
+            Source::Thread(slot) => slot.lock().unwrap_or_else(|e| e.into_inner()).is_some(),
+        }
     }
 
     /// Waits up to `timeout` for the run to end; true when it has.
@@ -79,7 +192,10 @@ impl Pending {
         if self.taken {
             return None;
         }
-        let result = self.ticket.take_result()?;
+        let result = match &self.source {
+            Source::Run(ticket) => ticket.take_result(),
+            Source::Thread(slot) => slot.lock().unwrap_or_else(|e| e.into_inner()).take(),
+        }?;
         self.taken = true;
         self.done.drain();
         Some(result)

@@ -144,3 +144,57 @@ fn a_pending_run_outlives_its_freed_client() {
     );
     assert_eq!(p.wait().unwrap_err().kind(), ErrorKind::Disconnected);
 }
+
+/// Transfers submitted without waiting: an upload and a download end on their descriptors
+/// with the blocking calls' results, and a download cancelled midway ends `Cancelled` without
+/// leaving a local file.
+#[test]
+fn transfers_submitted_end_on_their_descriptors_and_cancel() {
+    let sshd = Sshd::start();
+    let c = std::sync::Arc::new(Client::new(config(&sshd)).unwrap());
+    let shared = support::shared_dir(&sshd, "submitted");
+    let local = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    let source = local.path().join("up.bin");
+    std::fs::write(&source, &data).unwrap();
+    let remote = shared.join("up.bin");
+    let remote = remote.to_str().unwrap();
+
+    let mut up = c.submit_put_file(&source, remote, &raw(30)).unwrap();
+    assert_eq!(poll_any(&[&up], Duration::from_secs(30)), Some(0));
+    let out = up.try_result().unwrap().unwrap();
+    assert_eq!(out.stdout, remote.as_bytes());
+    assert_eq!(std::fs::read(remote).unwrap(), data);
+
+    let back = local.path().join("down.bin");
+    let down = c
+        .submit_get_file(remote, &back, u64::MAX, &raw(30))
+        .unwrap();
+    down.wait().unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+
+    // A big download, cancelled as soon as it has begun.
+    let big = shared.join("big.bin");
+    let big = big.to_str().unwrap();
+    c.run(&format!("head -c 400000000 /dev/zero > {big}"), &raw(60))
+        .unwrap();
+    let target = local.path().join("big.bin");
+    let mut cancelled = c.submit_get_file(big, &target, u64::MAX, &raw(60)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    cancelled.cancel();
+    assert_eq!(poll_any(&[&cancelled], Duration::from_secs(10)), Some(0));
+    let err = cancelled.try_result().unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert!(!target.exists());
+    assert!(
+        std::fs::read_dir(local.path()).unwrap().count() == 2,
+        "a temporary was left behind"
+    );
+    // Bad arguments fail at once, on the descriptor like any other end.
+    let bad = c
+        .submit_put_file(&local.path().join("missing"), remote, &raw(10))
+        .unwrap();
+    assert_eq!(bad.wait().unwrap_err().kind(), ErrorKind::InvalidArgument);
+}

@@ -1,9 +1,11 @@
-//! Runs submitted without waiting, through the C ABI (see the core's pending.rs): for event
-//! loops (epoll, libuv, asyncio, ...), a `smol_ssh_pending` whose descriptor turns readable
-//! when the run has ended; its `smol_ssh_result` is then taken as from `smol_ssh_run`.
+//! Runs and transfers submitted without waiting, through the C ABI (see the core's
+//! pending.rs): for event loops (epoll, libuv, asyncio, ...), a `smol_ssh_pending` whose
+//! descriptor turns readable when the call has ended; its `smol_ssh_result` is then taken as
+//! from `smol_ssh_run` (or the blocking transfer).
 
 use std::ffi::c_char;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 
 use super::boundary::{free_boxed, guard, str_arg};
 use super::client::{client_ref, smol_ssh_client};
@@ -11,7 +13,9 @@ use super::error::{self as c_error, smol_ssh_error};
 use super::result::{self, smol_ssh_result};
 use super::run_options::smol_ssh_run_options;
 use super::status::smol_ssh_status;
+use super::transfer::transfer_options;
 use crate::error::Error;
+use crate::pending::transferred as bytes_result;
 use crate::{Pending, RunOptions};
 
 /// A run in flight, made by `smol_ssh_submit`, freed by `smol_ssh_pending_free` (which cancels
@@ -60,12 +64,86 @@ pub unsafe extern "C" fn smol_ssh_submit(
                 Some(o) => o.options.clone(),
             };
         let pending = call.client().submit(command, &run_options)?;
-        Ok(Box::into_raw(Box::new(smol_ssh_pending {
-            pending: std::sync::Mutex::new(pending),
-        })))
+        Ok(boxed(pending))
     };
     // SAFETY: `pending_out` is NULL or writable, per the contract.
     unsafe { c_error::made("smol_ssh_submit", pending_out, "pending_out", make) }
+}
+
+/// Starts an upload as `smol_ssh_put_file` would and returns at once with `*pending_out`;
+/// the upload runs on a thread of its own while it lasts (it reads a local file). Its result,
+/// taken with `smol_ssh_pending_result`, is `smol_ssh_put_file`'s. Freeing the client ends it
+/// (DISCONNECTED) and waits for its thread. Returns NULL, or an error the caller frees.
+///
+/// # Safety
+/// `client`, `options`: NULL or live; `local`, `remote`: NULL or NUL-terminated;
+/// `pending_out`: NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_submit_put_file(
+    client: *mut smol_ssh_client,
+    local: *const c_char,
+    remote: *const c_char,
+    options: *const smol_ssh_run_options,
+    pending_out: *mut *mut smol_ssh_pending,
+) -> *mut smol_ssh_error {
+    let make = || -> Result<*mut smol_ssh_pending, Error> {
+        // SAFETY: per the contract.
+        let call = unsafe { client_ref(client) }?;
+        // SAFETY: per the contract.
+        let (local, remote) = unsafe { (str_arg(local, "local")?, str_arg(remote, "remote")?) };
+        let (local, remote) = (PathBuf::from(local), remote.to_owned());
+        // SAFETY: per the contract.
+        let opts = unsafe { transfer_options(options) }?;
+        let pending = crate::pending::spawn(&opts, move |o| {
+            call.client()
+                .put_file(&local, &remote, o)
+                .map(|path| bytes_result(path.into_bytes()))
+        })?;
+        Ok(boxed(pending))
+    };
+    // SAFETY: `pending_out` is NULL or writable, per the contract.
+    unsafe { c_error::made("smol_ssh_submit_put_file", pending_out, "pending_out", make) }
+}
+
+/// Starts a download as `smol_ssh_get_file` would and returns at once with `*pending_out`;
+/// the download runs on a thread of its own while it lasts (it writes a local file). Its
+/// result is `smol_ssh_get_file`'s. As `smol_ssh_submit_put_file` otherwise.
+///
+/// # Safety
+/// `client`, `options`: NULL or live; `remote`, `local`: NULL or NUL-terminated;
+/// `pending_out`: NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn smol_ssh_submit_get_file(
+    client: *mut smol_ssh_client,
+    remote: *const c_char,
+    local: *const c_char,
+    max_bytes: u64,
+    options: *const smol_ssh_run_options,
+    pending_out: *mut *mut smol_ssh_pending,
+) -> *mut smol_ssh_error {
+    let make = || -> Result<*mut smol_ssh_pending, Error> {
+        // SAFETY: per the contract.
+        let call = unsafe { client_ref(client) }?;
+        // SAFETY: per the contract.
+        let (remote, local) = unsafe { (str_arg(remote, "remote")?, str_arg(local, "local")?) };
+        let (remote, local) = (remote.to_owned(), PathBuf::from(local));
+        // SAFETY: per the contract.
+        let opts = unsafe { transfer_options(options) }?;
+        let pending = crate::pending::spawn(&opts, move |o| {
+            call.client()
+                .get_file(&remote, &local, max_bytes, o)
+                .map(|_| bytes_result(Vec::new()))
+        })?;
+        Ok(boxed(pending))
+    };
+    // SAFETY: `pending_out` is NULL or writable, per the contract.
+    unsafe { c_error::made("smol_ssh_submit_get_file", pending_out, "pending_out", make) }
+}
+
+fn boxed(pending: Pending) -> *mut smol_ssh_pending {
+    Box::into_raw(Box::new(smol_ssh_pending {
+        pending: std::sync::Mutex::new(pending),
+    }))
 }
 
 /// The descriptor to watch: readable once the run has ended, until its result is taken. -1

@@ -9,6 +9,7 @@ use super::result::{self, smol_ssh_result};
 use super::run_options::smol_ssh_run_options;
 use crate::error::Error;
 use crate::output::Output;
+use crate::pending::transferred as bytes_result;
 use crate::RunOptions;
 
 /// The timeout and cancel token of `options` (NULL: the defaults); other run options do not
@@ -16,7 +17,9 @@ use crate::RunOptions;
 ///
 /// # Safety
 /// `options` is NULL or live.
-unsafe fn transfer_options(options: *const smol_ssh_run_options) -> Result<RunOptions, Error> {
+pub(super) unsafe fn transfer_options(
+    options: *const smol_ssh_run_options,
+) -> Result<RunOptions, Error> {
     // SAFETY: per the contract.
     match unsafe { options.as_ref() } {
         None => Ok(RunOptions::default()),
@@ -24,15 +27,6 @@ unsafe fn transfer_options(options: *const smol_ssh_run_options) -> Result<RunOp
             Some(e) => Err(e.clone()),
             None => Ok(o.options.clone()),
         },
-    }
-}
-
-/// An OK result whose stdout holds `bytes`.
-fn bytes_result(bytes: Vec<u8>) -> Output {
-    Output {
-        exit_code: Some(0),
-        stdout: bytes,
-        ..Output::default()
     }
 }
 

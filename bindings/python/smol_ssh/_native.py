@@ -187,6 +187,11 @@ def _load() -> "tuple[ctypes.CDLL, str]":
         "smol_ssh_get_bytes": ([c_void_p, c_char_p, c_uint64, c_void_p], POINTER(CResult)),
         "smol_ssh_options_set_file_transfer": ([c_void_p, c_int32], c_int32),
         "smol_ssh_submit": ([c_void_p, c_char_p, c_void_p, POINTER(c_void_p)], c_void_p),
+        "smol_ssh_submit_put_file": ([c_void_p, c_char_p, c_char_p, c_void_p, POINTER(c_void_p)], c_void_p),
+        "smol_ssh_submit_get_file": (
+            [c_void_p, c_char_p, c_char_p, c_uint64, c_void_p, POINTER(c_void_p)],
+            c_void_p,
+        ),
         "smol_ssh_pending_fd": ([c_void_p], c_int32),
         "smol_ssh_pending_is_done": ([c_void_p], c_bool),
         "smol_ssh_pending_cancel": ([c_void_p], c_int32),

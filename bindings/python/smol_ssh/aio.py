@@ -10,14 +10,17 @@
 A run is submitted to the library (``smol_ssh_submit``), whose completion turns a file
 descriptor readable; the event loop watches it (``loop.add_reader``), so a thousand runs in
 flight need no thread of Python's. Cancelling the awaiting task cancels the run (its command
-is stopped). The constructor takes every ``smol_ssh.SSHClient`` argument. Calls other than
-``run`` (``wait_for_ssh``, transfers, file operations) run in the loop's default executor.
+is stopped). ``put_file`` and ``get_file`` are submitted the same way (the library moves the
+file on a thread of its own while it lasts). The constructor takes every
+``smol_ssh.SSHClient`` argument. Other calls (``wait_for_ssh``, ``put_bytes``, ``get_bytes``,
+file operations) run in the loop's default executor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from typing import Optional
 
 from . import client as _client
@@ -49,26 +52,36 @@ class AsyncSSHClient:
         secret_env: Optional[dict] = None,
     ) -> _client.Result:
         """As ``SSHClient.run`` (without ``on_output``), awaited."""
-        loop = asyncio.get_running_loop()
         pending = self._client._submit(command, timeout, shell, stdin, env, cancel, secret_env)
-        try:
-            if not lib.smol_ssh_pending_is_done(pending):
-                done = loop.create_future()
-                fd = lib.smol_ssh_pending_fd(pending)
-                loop.add_reader(fd, lambda: done.done() or done.set_result(None))
-                try:
-                    await done
-                except asyncio.CancelledError:
-                    lib.smol_ssh_pending_cancel(pending)
-                    raise
-                finally:
-                    loop.remove_reader(fd)
-            status, message, result = _client._take(lib.smol_ssh_pending_result(pending))
-        finally:
-            lib.smol_ssh_pending_free(pending)
-        if status != 0:
-            raise_status(status, message, result.stdout, result.stderr)
-        return result
+        return await _finish(pending)
+
+    async def put_file(
+        self, local: str, remote: str, timeout: float = 300.0, cancel: Optional[_client.CancelToken] = None
+    ) -> str:
+        """As ``SSHClient.put_file``, awaited; returns the path written."""
+        pending = self._client._submit_transfer(
+            lib.smol_ssh_submit_put_file, os.fsencode(local), os.fsencode(remote), timeout=timeout, cancel=cancel
+        )
+        return (await _finish(pending)).stdout.decode()
+
+    async def get_file(
+        self,
+        remote: str,
+        local: str,
+        max_bytes: int = 2**64 - 1,
+        timeout: float = 300.0,
+        cancel: Optional[_client.CancelToken] = None,
+    ) -> None:
+        """As ``SSHClient.get_file``, awaited."""
+        pending = self._client._submit_transfer(
+            lib.smol_ssh_submit_get_file,
+            os.fsencode(remote),
+            os.fsencode(local),
+            max_bytes,
+            timeout=timeout,
+            cancel=cancel,
+        )
+        await _finish(pending)
 
     async def _in_executor(self, method, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -103,3 +116,27 @@ class AsyncSSHClient:
 
     async def __aexit__(self, *exc) -> None:
         self.free()
+
+
+async def _finish(pending) -> _client.Result:
+    """Awaits a C pending handle's descriptor, takes its result and frees it; cancelling the
+    awaiting task cancels the call."""
+    loop = asyncio.get_running_loop()
+    try:
+        if not lib.smol_ssh_pending_is_done(pending):
+            done = loop.create_future()
+            fd = lib.smol_ssh_pending_fd(pending)
+            loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+            try:
+                await done
+            except asyncio.CancelledError:
+                lib.smol_ssh_pending_cancel(pending)
+                raise
+            finally:
+                loop.remove_reader(fd)
+        status, message, result = _client._take(lib.smol_ssh_pending_result(pending))
+    finally:
+        lib.smol_ssh_pending_free(pending)
+    if status != 0:
+        raise_status(status, message, result.stdout, result.stderr)
+    return result

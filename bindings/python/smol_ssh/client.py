@@ -459,6 +459,14 @@ class SSHClient:
         _raise_error(err)
         return pending
 
+    def _submit_transfer(self, call, *args, timeout: float, cancel: Optional[CancelToken]):
+        """Starts put_file / get_file without waiting: the C pending handle (see smol_ssh.aio)."""
+        pending = c_void_p()
+        with _RunOptions(timeout, "raw", None, None, cancel) as opts:
+            err = call(self._live(), *args, opts.ptr, ctypes.byref(pending))
+        _raise_error(err)
+        return pending
+
     def _transfer(self, call, *args, timeout: float, cancel: Optional[CancelToken]):
         with _RunOptions(timeout, "raw", None, None, cancel) as opts:
             status, message, result = _take(call(self._live(), *args, opts.ptr))

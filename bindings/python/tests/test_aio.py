@@ -46,3 +46,26 @@ def test_errors_timeouts_and_task_cancellation():
             assert await c.exists("/")
 
     asyncio.run(main())
+
+
+def test_transfers_are_awaited_on_the_loop(tmp_path):
+    async def main():
+        async with AsyncSSHClient(**guest()) as c:
+            remote_dir = (await c.run("mktemp -d", shell="raw")).output
+            try:
+                local = tmp_path / "up.bin"
+                local.write_bytes(bytes(range(256)) * 4096)
+                threads_before = threading.active_count()
+                written = await c.put_file(str(local), remote_dir + "/up.bin")
+                assert written == remote_dir + "/up.bin"
+                back = tmp_path / "down.bin"
+                await c.get_file(written, str(back))
+                assert back.read_bytes() == local.read_bytes()
+                # No executor thread of Python's was used.
+                assert threading.active_count() == threads_before
+                with pytest.raises(smol_ssh.InvalidArgument):
+                    await c.put_file(str(tmp_path / "missing"), remote_dir)
+            finally:
+                await c.run(f"rm -rf '{remote_dir}'", shell="raw")
+
+    asyncio.run(main())
