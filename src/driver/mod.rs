@@ -176,8 +176,8 @@ impl Drop for Driver {
     fn drop(&mut self) {
         self.shutdown();
         if !self.started() || workers::on_driver_thread() {
-            // Freed on a driver thread (from a log callback): it cannot wait for itself; the
-            // loop ends on its own.
+            // Freed on the library's own thread (from a log or host-key callback): it cannot
+            // wait for itself; the loop ends on its own.
             return;
         }
         let ended = self.shared.wait_ended();

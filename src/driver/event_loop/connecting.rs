@@ -87,6 +87,7 @@ impl Loop {
             .name("smol-ssh-connect".into())
             .stack_size(CONNECT_STACK)
             .spawn(move || {
+                super::super::workers::mark_driver_thread();
                 let _over = thread_over;
                 let _counted = account.enter();
                 let abort = || thread_abandon.load(Ordering::Acquire);

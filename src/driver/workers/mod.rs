@@ -178,7 +178,13 @@ fn leave(handle: &Arc<Handle>) -> Option<JoinHandle<()>> {
     thread
 }
 
-/// True on a driver thread (a client freed there cannot wait for its own thread).
+/// True on a driver thread or a connect's thread (a client freed there, from one of its
+/// callbacks, cannot wait for its own loop).
 pub(crate) fn on_driver_thread() -> bool {
     worker::ON_DRIVER.with(|d| d.get())
+}
+
+/// Marks this thread as the library's own (see `on_driver_thread`).
+pub(crate) fn mark_driver_thread() {
+    worker::ON_DRIVER.with(|d| d.set(true));
 }
