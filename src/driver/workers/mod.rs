@@ -151,7 +151,7 @@ fn start(_registry: &mut Registry) -> Result<Arc<Handle>> {
     let for_thread = Arc::clone(&handle);
     let thread = std::thread::Builder::new()
         .name("smol-ssh-driver".into())
-        .spawn(move || worker::Worker::new(for_thread, epoll).run())
+        .spawn(move || worker::Worker::new(for_thread, epoll).serve())
         .map_err(|e| failed("thread", e))?;
     *handle.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
     Ok(handle)
@@ -176,6 +176,14 @@ fn leave(handle: &Arc<Handle>) -> Option<JoinHandle<()>> {
         .unwrap_or_else(|e| e.into_inner())
         .take();
     thread
+}
+
+/// A driver thread that broke (a panic outside any client's turn) leaves the pool at once,
+/// with the clients handed to it and not yet taken: they end as if their turn had panicked.
+fn abandon(handle: &Arc<Handle>) -> Vec<(Arc<Shared>, Arc<Config>)> {
+    let mut registry = registry();
+    registry.workers.retain(|w| !Arc::ptr_eq(w, handle));
+    std::mem::take(&mut *handle.inbox.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// True on a driver thread or a connect's thread (a client freed there, from one of its

@@ -19,7 +19,7 @@ use super::super::event_loop::{Loop, Next};
 use super::super::poll::Interest;
 use super::super::shared::Ended;
 use super::super::socket_io;
-use super::{leave, Bell, Handle};
+use super::{abandon, leave, Bell, Handle};
 
 thread_local! {
     pub(super) static ON_DRIVER: Cell<bool> = const { Cell::new(false) };
@@ -96,7 +96,39 @@ impl Worker {
         }
     }
 
-    pub(super) fn run(&mut self) {
+    /// Runs the thread until its last client is gone. A panic outside the clients' turns
+    /// (which are caught one by one) would leave its clients waiting for ever: the thread
+    /// then ends every one of them as a panicked loop, and leaves the pool.
+    pub(super) fn serve(mut self) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run())) {
+            let mut first = Some(panic);
+            for index in 0..self.slots.len() {
+                if let Some(slot) = self.slots[index].take() {
+                    let shared = Arc::clone(slot.lp.shared());
+                    let lp = slot.lp;
+                    let dropped =
+                        catch_unwind(AssertUnwindSafe(|| socket_io::letting_go(|| drop(lp))));
+                    if dropped.is_err() {
+                        socket_io::forget();
+                    }
+                    shared.end(Ended {
+                        panic: first
+                            .take()
+                            .or_else(|| Some(Box::new("a driver thread broke"))),
+                        thread: None,
+                    });
+                }
+            }
+            for (shared, _) in abandon(&self.handle) {
+                shared.end(Ended {
+                    panic: Some(Box::new("a driver thread broke")),
+                    thread: None,
+                });
+            }
+        }
+    }
+
+    fn run(&mut self) {
         ON_DRIVER.with(|d| d.set(true));
         loop {
             self.take_new();
