@@ -35,6 +35,9 @@ pub(super) struct Worker {
     free: Vec<usize>,
     /// Loops to run this round, each once.
     ready: VecDeque<usize>,
+    /// Loops whose last turn left work (a flood): they go again after every loop woken
+    /// meanwhile.
+    again: Vec<usize>,
     /// Deadlines: (when, slot, the slot's timer generation); stale entries are skipped.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     events: Vec<Event>,
@@ -88,6 +91,7 @@ impl Worker {
             slots: Vec::new(),
             free: Vec::new(),
             ready: VecDeque::new(),
+            again: Vec::new(),
             timers: BinaryHeap::new(),
             events: Vec::new(),
             busy: 0,
@@ -132,6 +136,7 @@ impl Worker {
         ON_DRIVER.with(|d| d.set(true));
         loop {
             self.take_new();
+            self.ready.extend(self.again.drain(..));
             let round = self.ready.len();
             for _ in 0..round {
                 let Some(index) = self.ready.pop_front() else {
@@ -142,7 +147,7 @@ impl Worker {
                     return;
                 }
             }
-            let deadline = if self.ready.is_empty() {
+            let deadline = if self.ready.is_empty() && self.again.is_empty() {
                 self.timers.peek().map(|Reverse((at, _, _))| *at)
             } else {
                 Some(Instant::now())
@@ -254,6 +259,7 @@ impl Worker {
             _ => self.latest_other.map(|(_, at)| at),
         };
         let crowded = !self.ready.is_empty()
+            || !self.again.is_empty()
             || self.busy > usize::from(slot.busy)
             || other.is_some_and(|at| now.saturating_duration_since(at) < NEIGHBOUR_RECENT);
         match self.latest {
@@ -275,7 +281,10 @@ impl Worker {
         }
         match next {
             Ok(Next::Again) => {
-                self.make_ready(index);
+                if let Some(slot) = self.slots[index].as_mut() {
+                    slot.queued = true;
+                    self.again.push(index);
+                }
                 if crowded {
                     std::thread::yield_now();
                 }
@@ -352,7 +361,10 @@ impl Worker {
             drop(slot.lp);
         }
         self.handle.clients.fetch_sub(1, Ordering::Relaxed);
-        let thread = if self.slots.iter().all(Option::is_none) && self.ready.is_empty() {
+        let thread = if self.slots.iter().all(Option::is_none)
+            && self.ready.is_empty()
+            && self.again.is_empty()
+        {
             leave(&self.handle)
         } else {
             None
