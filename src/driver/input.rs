@@ -1,6 +1,8 @@
 //! What a run's stdin is fed from: bytes in memory, then (for uploads) a local file read a
 //! chunk at a time, so that a file's size is bounded by disk, not memory. The file is read on
-//! the driver's thread, a chunk per step (a slow disk slows this client's turns, not others').
+//! the client's driver thread, a chunk per step: a local disk answers from its cache in tens of
+//! microseconds, but a slow one (a network file system) slows the turns of every client of
+//! that driver thread. (Uploads over SFTP read the file on the caller's thread.)
 
 use std::fs::File;
 use std::io::Read;
