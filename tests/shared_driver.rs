@@ -1,7 +1,8 @@
 //! Clients share driver threads: with the pool set to one thread, one client floods while 100
 //! quiet clients on the same thread run their commands and keep their deadlines, and the
-//! process holds one driver thread for all of them. A test binary of its own: the pool's size
-//! is the process's, and threads are counted.
+//! process holds one driver thread for all of them; a guest that stalls its handshake holds up
+//! no other client of the thread. A test binary of its own: the pool's size is the process's,
+//! and threads are counted (the tests take turns).
 //!
 //! Figures are printed (run with `--nocapture`); what is asserted is behaviour (results and
 //! deadlines, with the margin of a loaded CI machine), not speed.
@@ -10,7 +11,7 @@ mod support;
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,12 @@ use support::{client, raw, Sshd};
 /// How late a call may end after its deadline.
 const LATE: Duration = Duration::from_millis(250);
 const QUIET: usize = 100;
+
+/// One test at a time: threads are counted, and the pool is set to one thread.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
@@ -58,6 +65,7 @@ fn quiet_round(quiet: &Arc<Vec<Client>>) -> Vec<Duration> {
 
 #[test]
 fn one_flooding_client_and_a_hundred_quiet_ones_on_one_driver_thread() {
+    let _serial = one_at_a_time();
     smol_ssh::set_driver_threads(1).unwrap();
     assert_eq!(smol_ssh::driver_threads(), 1);
     let sshd = Sshd::start();
@@ -133,4 +141,52 @@ fn one_flooding_client_and_a_hundred_quiet_ones_on_one_driver_thread() {
     );
     // Every quiet client still works after the flood.
     quiet_round(&quiet);
+}
+
+#[test]
+fn a_guest_stalling_its_handshake_holds_up_no_other_client_of_the_thread() {
+    let _serial = one_at_a_time();
+    smol_ssh::set_driver_threads(1).unwrap();
+    let sshd = Sshd::start();
+    let busy = client(&sshd);
+    busy.run("true", &raw(10)).unwrap();
+    // A "guest" whose kernel accepts the connection and whose sshd never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut cfg = support::config(&sshd);
+    cfg.port = silent.local_addr().unwrap().port();
+    cfg.connect_timeout = Duration::from_secs(3);
+    let stalled = Client::new(cfg).unwrap();
+    let t0 = Instant::now();
+    let connecting = thread::spawn(move || {
+        let err = stalled.run("true", &raw(10)).unwrap_err();
+        (err, t0.elapsed())
+    });
+    thread::sleep(Duration::from_millis(200));
+    // Meanwhile the other client of the same driver thread runs 20 commands, all done long
+    // before the stalled connect gives up.
+    for i in 0..20 {
+        let out = busy.run(&format!("echo {i}"), &raw(5)).unwrap();
+        assert_eq!(out.stdout, format!("{i}\n").as_bytes());
+    }
+    let busy_done = t0.elapsed();
+    let (err, gave_up) = connecting.join().unwrap();
+    assert!(
+        matches!(err.kind(), ErrorKind::Timeout | ErrorKind::ConnectFailed),
+        "{err}"
+    );
+    assert!(
+        busy_done < Duration::from_secs(2),
+        "20 commands beside a stalled handshake took {busy_done:?}"
+    );
+    assert!(
+        gave_up >= Duration::from_secs(3) && gave_up < Duration::from_secs(3) + LATE,
+        "the stalled connect gave up after {gave_up:?}"
+    );
+    eprintln!(
+        "20 commands in {:.0} ms while another client's handshake stalled (it gave up after \
+         {:.0} ms: {err})",
+        busy_done.as_secs_f64() * 1e3,
+        gave_up.as_secs_f64() * 1e3
+    );
+    drop(silent);
 }
