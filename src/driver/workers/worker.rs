@@ -282,6 +282,13 @@ impl Worker {
         match next {
             Ok(Next::Again) => {
                 if let Some(slot) = self.slots[index].as_mut() {
+                    // A loop that goes again at once watches nothing: so a descriptor it closed
+                    // in this turn (a dropped connection) leaves the set now, before its number
+                    // can come back as another client's socket in this epoll.
+                    for &(fd, _) in &slot.registered {
+                        self.epoll.remove(fd);
+                    }
+                    slot.registered.clear();
                     slot.queued = true;
                     self.again.push(index);
                 }
@@ -302,7 +309,9 @@ impl Worker {
         }
     }
 
-    /// Registers what the loop sleeps on, and its deadline.
+    /// Registers what the loop sleeps on, and its deadline. Called right after the turn, so
+    /// that a descriptor the loop closed during it (it no longer wants it) is removed before
+    /// any other loop of this thread can register the same number.
     fn watch(&mut self, index: usize, deadline: Option<Instant>) {
         let Some(slot) = self.slots[index].as_mut() else {
             return;
