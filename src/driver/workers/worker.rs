@@ -343,6 +343,15 @@ impl Worker {
                 self.timers.push(Reverse((at, index, slot.timer)));
             }
         }
+        // A busy client changes its deadline every turn, and stale entries leave the heap only
+        // when they come due: past a bound, it is rebuilt from the live deadlines.
+        if self.timers.len() > 2 * self.slots.len() + 1024 {
+            let live = self.slots.iter().enumerate().filter_map(|(i, s)| {
+                let s = s.as_ref()?;
+                Some(Reverse((s.deadline?, i, s.timer)))
+            });
+            self.timers = live.collect();
+        }
     }
 
     /// Drops an ended loop and tells its client. When it was the last, the thread leaves the
