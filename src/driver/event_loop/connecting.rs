@@ -22,9 +22,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hostkey::HostKey;
 use crate::log::LogLevel;
 
-/// Stack of a connecting thread (the handshake, OpenSSL and a host-key callback).
-const CONNECT_STACK: usize = 1024 * 1024;
-
 /// A connect attempt in progress on its own thread.
 pub(super) struct Connecting {
     thread: Option<JoinHandle<Outcome>>,
@@ -83,9 +80,10 @@ impl Loop {
         let (thread_waker, thread_abandon) = (Arc::clone(&waker), Arc::clone(&abandon));
         let thread_over = Over(Arc::clone(&over), shared);
         let mut remembered = self.remembered_key;
+        // Rust's default stack: host-key, descriptor and log callbacks (a Python one with its
+        // interpreter frames) run on it.
         let spawned = std::thread::Builder::new()
             .name("smol-ssh-connect".into())
-            .stack_size(CONNECT_STACK)
             .spawn(move || {
                 super::super::workers::mark_driver_thread();
                 let _over = thread_over;
