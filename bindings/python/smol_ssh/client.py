@@ -297,8 +297,9 @@ class SSHClient:
         ``logger``: a ``logging.Logger`` (or True for ``logging.getLogger("smol_ssh")``) told
         what the client does on its own (connects and
         their errors, the host key seen, the identity used, reconnects, keepalive verdicts,
-        timeouts and kills, wait_for_ssh probes at DEBUG), from the client's internal thread;
-        its handlers must not block. None (the default) logs nothing and costs nothing. No
+        timeouts and kills, wait_for_ssh probes at DEBUG), from the library's threads (a
+        driver thread shared with other clients, or a connect's thread, taking the GIL for
+        it); its handlers must not block. None (the default) logs nothing and costs nothing. No
         message carries a secret or a command line.
         ``file_transfer``: how put_file/get_file move files: "auto" (exec channels on POSIX
         guests, SFTP on powershell/cmd guests), "exec" or "sftp". File operations (stat,
