@@ -10,7 +10,7 @@
 //! ABI gives it: stdout holds the path written by an upload, nothing for a download).
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,7 @@ fn completion() -> Result<Arc<Waker>> {
 
 /// Runs `work` on a thread of its own and returns its Pending: `work` gets `options` with a
 /// cancel token that `Pending::cancel` (and dropping it unfinished) triggers too.
-pub(crate) fn spawn(
+fn spawn(
     options: &RunOptions,
     work: impl FnOnce(&RunOptions) -> Result<Output> + Send + 'static,
 ) -> Result<Pending> {
@@ -105,6 +105,44 @@ pub(crate) fn transferred(said: Vec<u8>) -> Output {
     }
 }
 
+/// `put_file` on a thread of its own, through whatever keeps the client alive meanwhile (an
+/// `Arc`, or the C ABI's call in progress, which `smol_ssh_free` waits for).
+pub(crate) fn put_file_on<C>(
+    client: C,
+    local: &Path,
+    remote: &str,
+    options: &RunOptions,
+) -> Result<Pending>
+where
+    C: std::ops::Deref<Target = Client> + Send + 'static,
+{
+    let (local, remote) = (local.to_path_buf(), remote.to_owned());
+    spawn(options, move |o| {
+        client
+            .put_file(&local, &remote, o)
+            .map(|path| transferred(path.into_bytes()))
+    })
+}
+
+/// `get_file` on a thread of its own (see `put_file_on`).
+pub(crate) fn get_file_on<C>(
+    client: C,
+    remote: &str,
+    local: &Path,
+    max_bytes: u64,
+    options: &RunOptions,
+) -> Result<Pending>
+where
+    C: std::ops::Deref<Target = Client> + Send + 'static,
+{
+    let (remote, local) = (remote.to_owned(), local.to_path_buf());
+    spawn(options, move |o| {
+        client
+            .get_file(&remote, &local, max_bytes, o)
+            .map(|_| transferred(Vec::new()))
+    })
+}
+
 impl Client {
     /// Starts [`Client::put_file`] and returns at once; the upload runs on a thread of its own
     /// while it lasts. Its result's stdout holds the path written on the guest.
@@ -114,12 +152,7 @@ impl Client {
         remote: &str,
         options: &RunOptions,
     ) -> Result<Pending> {
-        let (client, local, remote) = (Arc::clone(self), local.to_path_buf(), remote.to_owned());
-        spawn(options, move |o| {
-            client
-                .put_file(&local, &remote, o)
-                .map(|path| transferred(path.into_bytes()))
-        })
+        put_file_on(Arc::clone(self), local, remote, options)
     }
 
     /// Starts [`Client::get_file`] and returns at once; the download runs on a thread of its
@@ -131,13 +164,7 @@ impl Client {
         max_bytes: u64,
         options: &RunOptions,
     ) -> Result<Pending> {
-        let (client, remote, local): (_, _, PathBuf) =
-            (Arc::clone(self), remote.to_owned(), local.to_path_buf());
-        spawn(options, move |o| {
-            client
-                .get_file(&remote, &local, max_bytes, o)
-                .map(|_| transferred(Vec::new()))
-        })
+        get_file_on(Arc::clone(self), remote, local, max_bytes, options)
     }
 
     /// Starts `command` as [`Client::run`] would and returns at once. The run obeys

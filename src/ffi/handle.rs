@@ -85,6 +85,16 @@ impl Call {
     }
 }
 
+/// A call in progress hands out its client, so that work it moves to another thread (a
+/// submitted transfer) keeps counting as the call `smol_ssh_free` waits for.
+impl std::ops::Deref for Call {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.entry.client
+    }
+}
+
 impl Drop for Call {
     fn drop(&mut self) {
         let mut calls = self.entry.calls.lock().unwrap_or_else(|e| e.into_inner());

@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::boundary::{free_boxed, guard, str_arg};
 use super::client::{client_ref, smol_ssh_client};
@@ -15,7 +15,6 @@ use super::run_options::smol_ssh_run_options;
 use super::status::smol_ssh_status;
 use super::transfer::transfer_options;
 use crate::error::Error;
-use crate::pending::transferred as bytes_result;
 use crate::{Pending, RunOptions};
 
 /// A run in flight, made by `smol_ssh_submit`, freed by `smol_ssh_pending_free` (which cancels
@@ -91,14 +90,9 @@ pub unsafe extern "C" fn smol_ssh_submit_put_file(
         let call = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
         let (local, remote) = unsafe { (str_arg(local, "local")?, str_arg(remote, "remote")?) };
-        let (local, remote) = (PathBuf::from(local), remote.to_owned());
         // SAFETY: per the contract.
         let opts = unsafe { transfer_options(options) }?;
-        let pending = crate::pending::spawn(&opts, move |o| {
-            call.client()
-                .put_file(&local, &remote, o)
-                .map(|path| bytes_result(path.into_bytes()))
-        })?;
+        let pending = crate::pending::put_file_on(call, Path::new(local), remote, &opts)?;
         Ok(boxed(pending))
     };
     // SAFETY: `pending_out` is NULL or writable, per the contract.
@@ -126,14 +120,10 @@ pub unsafe extern "C" fn smol_ssh_submit_get_file(
         let call = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
         let (remote, local) = unsafe { (str_arg(remote, "remote")?, str_arg(local, "local")?) };
-        let (remote, local) = (remote.to_owned(), PathBuf::from(local));
         // SAFETY: per the contract.
         let opts = unsafe { transfer_options(options) }?;
-        let pending = crate::pending::spawn(&opts, move |o| {
-            call.client()
-                .get_file(&remote, &local, max_bytes, o)
-                .map(|_| bytes_result(Vec::new()))
-        })?;
+        let pending =
+            crate::pending::get_file_on(call, remote, Path::new(local), max_bytes, &opts)?;
         Ok(boxed(pending))
     };
     // SAFETY: `pending_out` is NULL or writable, per the contract.
