@@ -24,7 +24,7 @@ use crate::log::LogLevel;
 
 /// A connect attempt in progress on its own thread.
 pub(super) struct Connecting {
-    thread: Option<JoinHandle<Outcome>>,
+    thread: JoinHandle<Outcome>,
     /// Set (and `waker` woken) to make the attempt give up: the client is closed or freed.
     abandon: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -106,7 +106,7 @@ impl Loop {
         match spawned {
             Ok(thread) => {
                 self.connecting = Some(Connecting {
-                    thread: Some(thread),
+                    thread,
                     abandon,
                     waker,
                     over,
@@ -148,9 +148,8 @@ impl Loop {
             self.watching_idle = false;
             return Some(Next::Sleep(deadline));
         }
-        let mut connecting = self.connecting.take().expect("checked above");
-        let thread = connecting.thread.take().expect("joined once");
-        match thread.join() {
+        let connecting = self.connecting.take().expect("checked above");
+        match connecting.thread.join() {
             Ok(outcome) => self.connect_ended(outcome, connecting.started),
             // In debug builds (the tests) the connect's panic is the loop's, so none goes
             // unseen; otherwise the calls waiting for the connection get it as an error.

@@ -112,7 +112,7 @@ fn size(registry: &Registry) -> usize {
 pub(crate) fn attach(shared: Arc<Shared>, config: Arc<Config>) -> Result<()> {
     let mut registry = registry();
     let handle = if registry.workers.len() < size(&registry) {
-        let handle = start(&mut registry)?;
+        let handle = start()?;
         registry.workers.push(Arc::clone(&handle));
         handle
     } else {
@@ -133,7 +133,9 @@ pub(crate) fn attach(shared: Arc<Shared>, config: Arc<Config>) -> Result<()> {
     Ok(())
 }
 
-fn start(_registry: &mut Registry) -> Result<Arc<Handle>> {
+/// Starts a driver thread (called with the registry locked, so that the thread cannot look
+/// for its handle's join handle before it is stored).
+fn start() -> Result<Arc<Handle>> {
     let failed = |what: &str, e: std::io::Error| {
         Error::new(
             ErrorKind::ConnectFailed,

@@ -47,6 +47,8 @@ pub(super) struct Worker {
     /// neighbour ran lately.
     latest: Option<(usize, Instant)>,
     latest_other: Option<(usize, Instant)>,
+    /// When the current round began (what `latest` records: no clock read per turn).
+    round: Instant,
 }
 
 /// A neighbour that ran this recently is likely to need a turn again soon (a quiet client
@@ -97,6 +99,7 @@ impl Worker {
             busy: 0,
             latest: None,
             latest_other: None,
+            round: Instant::now(),
         }
     }
 
@@ -150,20 +153,20 @@ impl Worker {
             let deadline = if self.ready.is_empty() && self.again.is_empty() {
                 self.timers.peek().map(|Reverse((at, _, _))| *at)
             } else {
-                Some(Instant::now())
+                Some(self.round) // past: a look without waiting
             };
             let mut events = std::mem::take(&mut self.events);
-            if let Err(e) = self.epoll.wait(deadline, &mut events) {
+            if self.epoll.wait(deadline, &mut events).is_err() {
                 // Nothing sensible is left to do but try again; a broken epoll would spin, so
                 // pause a little.
-                let _ = e;
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             for event in &events {
                 self.deliver(*event);
             }
             self.events = events;
-            self.expire_timers(Instant::now());
+            self.round = Instant::now();
+            self.expire_timers(self.round);
         }
     }
 
@@ -253,7 +256,7 @@ impl Worker {
         let hangup = std::mem::take(&mut slot.hangup);
         // Others wait this round, have work in flight, or ran lately: the turn takes the
         // smaller share.
-        let now = Instant::now();
+        let now = self.round;
         let other = match self.latest {
             Some((i, at)) if i != index => Some(at),
             _ => self.latest_other.map(|(_, at)| at),
