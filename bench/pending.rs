@@ -38,16 +38,14 @@ pub fn measure(sshd: &Sshd, rounds: usize, per_round: usize) -> (Vec<f64>, Vec<f
 
 /// Python's warm `true` in ms: (thread-based `run`, asyncio `await run`), from the bench venv.
 pub fn python(sshd: &Sshd, root: &Path, n: usize) -> (f64, f64) {
-    let out = Command::new(root.join("build/bench-venv/bin/python"))
-        .arg(root.join("bench/peers/aio_peer.py"))
-        .arg(n.to_string())
-        .env("PYTHONPATH", root.join("bindings/python"))
-        .env("SMOL_SSH_LIBRARY", root.join("target/release"))
-        .env("SMOL_SSH_HOST", "127.0.0.1")
-        .env("SMOL_SSH_PORT", sshd.port.to_string())
-        .env("SMOL_SSH_USER", &sshd.user)
-        .env("SMOL_SSH_KEY", &sshd.key)
-        .env("SMOL_SSH_HOST_KEY", sshd.host_fingerprint())
+    let out = sshd
+        .point_at(
+            Command::new(root.join("build/bench-venv/bin/python"))
+                .arg(root.join("bench/peers/aio_peer.py"))
+                .arg(n.to_string())
+                .env("PYTHONPATH", root.join("bindings/python"))
+                .env("SMOL_SSH_LIBRARY", root.join("target/release")),
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -21,14 +21,7 @@ fn main() {
         "with_sshd: private sshd on 127.0.0.1:{} (user {})",
         server.port, server.user
     );
-    let status = Command::new(&program)
-        .args(args)
-        .env("SMOL_SSH_HOST", "127.0.0.1")
-        .env("SMOL_SSH_PORT", server.port.to_string())
-        .env("SMOL_SSH_USER", &server.user)
-        .env("SMOL_SSH_KEY", &server.key)
-        .env("SMOL_SSH_HOST_KEY", server.host_fingerprint())
-        .status();
+    let status = server.point_at(Command::new(&program).args(args)).status();
     drop(server);
     match status {
         Ok(s) => exit(s.code().unwrap_or(1)),

@@ -13,14 +13,7 @@ fn c_smoke_program_passes_against_sshd() {
     let sshd = Sshd::start();
     let exe = sshd.dir().join("smoke");
     compile("cc", C_FLAGS, &root().join("examples-c/smoke.c"), &exe);
-    let out = Command::new(&exe)
-        .env("SMOL_SSH_HOST", "127.0.0.1")
-        .env("SMOL_SSH_PORT", sshd.port.to_string())
-        .env("SMOL_SSH_USER", &sshd.user)
-        .env("SMOL_SSH_KEY", &sshd.key)
-        .env("SMOL_SSH_HOST_KEY", sshd.host_fingerprint())
-        .output()
-        .unwrap();
+    let out = sshd.point_at(&mut Command::new(&exe)).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

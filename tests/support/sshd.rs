@@ -167,6 +167,16 @@ impl Sshd {
         line.split_whitespace().nth(1).unwrap().to_owned()
     }
 
+    /// Points a program at this server: SMOL_SSH_HOST, _PORT, _USER, _KEY and _HOST_KEY, what
+    /// the smoke program, the binding tests and the bench's peers read.
+    pub fn point_at<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("SMOL_SSH_HOST", "127.0.0.1")
+            .env("SMOL_SSH_PORT", self.port.to_string())
+            .env("SMOL_SSH_USER", &self.user)
+            .env("SMOL_SSH_KEY", &self.key)
+            .env("SMOL_SSH_HOST_KEY", self.host_fingerprint())
+    }
+
     /// Makes a new client key pair in the server's directory, encrypted with `passphrase` when
     /// it is not empty, and authorizes it. Returns the private key's path.
     pub fn new_authorized_key(&self, name: &str, passphrase: &str) -> PathBuf {
