@@ -45,8 +45,10 @@ use shared::{Doorbell, Inbox};
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     config: Arc<Config>,
-    /// The loop was handed to a driver thread.
-    started: Mutex<bool>,
+    /// The loop was handed to a driver thread (read without a lock on every call; `attaching`
+    /// makes the handing over happen once).
+    started: AtomicBool,
+    attaching: Mutex<()>,
 }
 
 impl Driver {
@@ -59,10 +61,12 @@ impl Driver {
                 cipher: Mutex::new(None),
                 host_key: Mutex::new(None),
                 ended: Mutex::new(None),
+                has_ended: AtomicBool::new(false),
                 ended_cv: Condvar::new(),
             }),
             config: Arc::new(config),
-            started: Mutex::new(false),
+            started: AtomicBool::new(false),
+            attaching: Mutex::new(()),
         })
     }
 
@@ -103,7 +107,7 @@ impl Driver {
 
     /// Whether the loop has been started (nothing to close before that).
     pub(crate) fn started(&self) -> bool {
-        *self.started.lock().unwrap_or_else(|e| e.into_inner())
+        self.started.load(Ordering::Acquire)
     }
 
     pub(crate) fn connected(&self) -> bool {
@@ -127,17 +131,19 @@ impl Driver {
     }
 
     fn ensure_started(&self) -> Result<()> {
-        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
-        if *started && self.shared.has_ended() && !self.shutting_down() {
+        if !self.started() {
+            let _once = self.attaching.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.started() {
+                workers::attach(Arc::clone(&self.shared), Arc::clone(&self.config))?;
+                self.started.store(true, Ordering::Release);
+            }
+        }
+        if self.shared.has_ended() && !self.shutting_down() {
             // Only a panic ends the loop before the client is dropped; its state is suspect.
             return Err(Error::new(
                 ErrorKind::Panic,
                 "this client's driver stopped after an internal error; make a new client",
             ));
-        }
-        if !*started {
-            workers::attach(Arc::clone(&self.shared), Arc::clone(&self.config))?;
-            *started = true;
         }
         Ok(())
     }

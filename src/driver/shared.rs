@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(super) host_key: Mutex<Option<HostKey>>,
     /// Set by the driver thread when the client's loop has ended.
     pub(super) ended: Mutex<Option<Ended>>,
+    /// The same, read without a lock on every call.
+    pub(super) has_ended: AtomicBool,
     pub(super) ended_cv: Condvar,
 }
 
@@ -100,15 +102,13 @@ impl Shared {
     /// The client's loop ended (driver thread side).
     pub(super) fn end(&self, ended: Ended) {
         *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended);
+        self.has_ended.store(true, Ordering::Release);
         self.ended_cv.notify_all();
     }
 
     /// Whether the client's loop ended (it panicked, or the client is being freed).
     pub(super) fn has_ended(&self) -> bool {
-        self.ended
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        self.has_ended.load(Ordering::Acquire)
     }
 
     /// Waits until the client's loop has ended, and takes how.
