@@ -112,12 +112,7 @@ impl Worker {
             for index in 0..self.slots.len() {
                 if let Some(slot) = self.slots[index].take() {
                     let shared = Arc::clone(slot.lp.shared());
-                    let lp = slot.lp;
-                    let dropped =
-                        catch_unwind(AssertUnwindSafe(|| socket_io::letting_go(|| drop(lp))));
-                    if dropped.is_err() {
-                        socket_io::forget();
-                    }
+                    drop_suspect(slot.lp);
                     shared.end(Ended {
                         panic: first
                             .take()
@@ -372,12 +367,7 @@ impl Worker {
         }
         let shared = Arc::clone(slot.lp.shared());
         if panic.is_some() {
-            // The loop's state is suspect: its connection goes without a word, and a drop that
-            // panics again leaves it behind rather than take the thread down.
-            let lp = slot.lp;
-            if catch_unwind(AssertUnwindSafe(|| socket_io::letting_go(|| drop(lp)))).is_err() {
-                socket_io::forget();
-            }
+            drop_suspect(slot.lp);
         } else {
             drop(slot.lp);
         }
@@ -393,5 +383,13 @@ impl Worker {
         let leaving = thread.is_some();
         shared.end(Ended { panic, thread });
         leaving
+    }
+}
+
+/// Drops a loop whose turn panicked: its state is suspect, so its connection goes without a
+/// word, and a drop that panics again leaves it behind rather than take the thread down.
+fn drop_suspect(lp: Loop) {
+    if catch_unwind(AssertUnwindSafe(|| socket_io::letting_go(|| drop(lp)))).is_err() {
+        socket_io::forget();
     }
 }
