@@ -108,24 +108,22 @@ impl Worker {
     /// then ends every one of them as a panicked loop, and leaves the pool.
     pub(super) fn serve(mut self) {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run())) {
-            let mut first = Some(panic);
-            for index in 0..self.slots.len() {
-                if let Some(slot) = self.slots[index].take() {
-                    let shared = Arc::clone(slot.lp.shared());
-                    drop_suspect(slot.lp);
-                    shared.end(Ended {
-                        panic: first
-                            .take()
-                            .or_else(|| Some(Box::new("a driver thread broke"))),
-                        thread: None,
-                    });
-                }
+            // The first client gets the panic itself (raised again where it is freed, in debug
+            // builds); the others, and those not taken yet, a note of it.
+            let mut payload = Some(panic);
+            let broke = |payload: &mut Option<Box<dyn std::any::Any + Send>>| Ended {
+                panic: payload
+                    .take()
+                    .or_else(|| Some(Box::new("a driver thread broke"))),
+                thread: None,
+            };
+            for slot in std::mem::take(&mut self.slots).into_iter().flatten() {
+                let shared = Arc::clone(slot.lp.shared());
+                drop_suspect(slot.lp);
+                shared.end(broke(&mut payload));
             }
             for (shared, _) in abandon(&self.handle) {
-                shared.end(Ended {
-                    panic: Some(Box::new("a driver thread broke")),
-                    thread: None,
-                });
+                shared.end(broke(&mut payload));
             }
         }
     }
